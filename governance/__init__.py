@@ -1,0 +1,1 @@
+"""Governance: steward work on top of the store (review queue, merge/unmerge, change requests, audit)."""

@@ -1,0 +1,1 @@
+"""Matching: standardised keys, blocking, comparison, the match model, and its decisions."""

@@ -1,0 +1,10 @@
+"""App config for matching."""
+
+from django.apps import AppConfig
+
+
+class MatchingConfig(AppConfig):
+    """Finds which golden record a source record belongs to."""
+
+    name = "matching"
+    verbose_name = "Matching"

@@ -1,0 +1,34 @@
+"""Who may do what over the API: read scope for keys and stewards; writes only as the key's own system."""
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+from mdm.models import ApiKey
+
+
+def is_steward(request: Request) -> bool:
+    """A logged-in staff user (the admin UI's stewards)."""
+    user = request.user
+    return bool(user and user.is_authenticated and user.is_active and getattr(user, "is_staff", False))
+
+
+class ReadScope(BasePermission):
+    """Reads need a key with the read scope, or a steward session."""
+
+    message = "this API key has no read scope"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if isinstance(request.auth, ApiKey):
+            return request.auth.can_read
+        return is_steward(request)
+
+
+class WriteScope(BasePermission):
+    """Writes need a key with a write scope; which system it may write as is checked against the payload."""
+
+    message = "this API key may not write source records"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.auth, ApiKey) and request.auth.write_system_id is not None

@@ -1,0 +1,30 @@
+"""URLs of the REST API v1."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from mdm.api import views
+
+router = SimpleRouter(trailing_slash=True)
+router.register("customers", views.CustomerViewSet, basename="customer")
+router.register("products", views.ProductViewSet, basename="product")
+
+hierarchy_relations = [
+    path(
+        f"hierarchies/<slug:hierarchy>/<str:golden_id>/{relation}/",
+        views.HierarchyView.as_view(relation=relation),
+        name=f"hierarchy-{relation}",
+    )
+    for relation in ("parent", "children", "ancestors", "descendants")
+]
+
+urlpatterns = [
+    *router.urls,
+    path("resolve/", views.ResolveView.as_view(), name="resolve"),
+    path("resolve/batch/", views.ResolveBatchView.as_view(), name="resolve-batch"),
+    path("ingest/", views.IngestOneView.as_view(), name="ingest"),
+    path("ingest/batch/", views.IngestBatchView.as_view(), name="ingest-batch"),
+    path("hierarchies/", views.HierarchyTypeListView.as_view(), name="hierarchy-list"),
+    *hierarchy_relations,
+    path("systems/", views.SystemListView.as_view(), name="system-list"),
+]

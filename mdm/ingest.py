@@ -1,0 +1,315 @@
+"""The write path: `ingest` is the one way source records enter the hub.
+
+The REST API, file imports and the inbound pulls all call it. Per batch, in one transaction:
+validate against the versioned contract, upsert source records by (system, entity type, source_id)
+(an older or identical version is a no-op), standardise, link to golden records, recompute the
+golden values by survivorship, and write outbox events, all in bulk so history is kept without a
+round trip per record.
+"""
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
+
+from matching.engine import blocking_keys_replace, link_new_records
+from mdm.canonical import payload_hash, standardise
+from mdm.context import acting
+from mdm.contracts import FieldError, validate_record
+from mdm.golden import golden_records_recompute, load_rules
+from mdm.golden_ids import new_golden_id
+from mdm.hierarchies import hierarchy_links_from_sources
+from mdm.history import bulk_create_tracked, bulk_update_tracked
+from mdm.models import CrossReference, EntityType, GoldenRecord, SourceRecord, System, XrefKind
+
+logger = logging.getLogger(__name__)
+
+CREATED, UPDATED, UNCHANGED, REJECTED = "created", "updated", "unchanged", "rejected"
+_ATTEMPTS = 4
+
+
+class IngestError(Exception):
+    """The call as a whole is wrong (unknown entity type, batch too large): nothing is written."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class RecordOutcome:
+    """What happened to one record of a batch."""
+
+    index: int
+    source_id: str | None
+    status: str
+    golden_id: str | None = None
+    errors: list[FieldError] = field(default_factory=list)
+    issues: list[dict[str, str]] = field(default_factory=list)
+    link: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"index": self.index, "source_id": self.source_id, "status": self.status}
+        if self.golden_id:
+            data["golden_id"] = self.golden_id
+        if self.errors:
+            data["errors"] = [error.as_dict() for error in self.errors]
+        if self.issues:
+            data["issues"] = self.issues
+        if self.link:
+            data["link"] = self.link
+        return data
+
+
+@dataclass
+class IngestResult:
+    """The outcome of every record of one ingest call, in input order."""
+
+    outcomes: list[RecordOutcome]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys((CREATED, UPDATED, UNCHANGED, REJECTED), 0)
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        return counts
+
+
+@dataclass
+class _Prepared:
+    """A record that passed its contract, in canonical form."""
+
+    index: int
+    source_id: str
+    raw: dict[str, Any]
+    contract_version: int
+    updated_at: Any
+    parent_source_id: str
+    standardised: dict[str, Any]
+    issues: list[dict[str, str]]
+    keys: list[str]
+    hash: str
+
+
+def _prepare(entity_type: str, index: int, raw: Any) -> _Prepared | RecordOutcome:
+    data, version, errors = validate_record(entity_type, raw)
+    source_id = raw.get("source_id") if isinstance(raw, dict) and isinstance(raw.get("source_id"), str) else None
+    if data is None:
+        return RecordOutcome(index, source_id, REJECTED, errors=errors)
+    canonical = standardise(entity_type, data)
+    if canonical.errors:
+        return RecordOutcome(index, data["source_id"], REJECTED, errors=canonical.errors)
+    return _Prepared(
+        index=index,
+        source_id=data["source_id"],
+        raw=raw,
+        contract_version=version,
+        updated_at=data.get("updated_at"),
+        parent_source_id=data.get("parent_source_id") or "",
+        standardised=canonical.values,
+        issues=canonical.issues,
+        keys=canonical.keys,
+        hash=payload_hash(raw),
+    )
+
+
+def _waves(prepared: list[_Prepared]) -> list[list[_Prepared]]:
+    """Split a batch so no source_id repeats within a wave: a later copy of a record is applied after the earlier."""
+    waves: list[list[_Prepared]] = []
+    seen_count: dict[str, int] = {}
+    for item in prepared:
+        wave = seen_count.get(item.source_id, 0)
+        seen_count[item.source_id] = wave + 1
+        while len(waves) <= wave:
+            waves.append([])
+        waves[wave].append(item)
+    return waves
+
+
+def _lock_keys(names: list[str]) -> None:
+    """Serialise concurrent batches that touch the same source records or strong keys (PostgreSQL only).
+
+    Advisory transaction locks, taken in one sorted pass, make the second of two racing batches wait
+    and then see the first one's rows, so a record sent twice at once is stored once and two new
+    records sharing a tax ID land on one golden record. SQLite serialises all writers anyway.
+    """
+    if connection.vendor != "postgresql" or not names:
+        return
+    ids = sorted(
+        {int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True) for name in names}
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [ids])
+
+
+def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: dict[str, Any]) -> list[RecordOutcome]:
+    now = timezone.now()
+    _lock_keys(
+        [f"src:{system.pk}:{entity_type}:{item.source_id}" for item in wave]
+        + [key for item in wave for key in item.keys]
+    )
+    existing = {
+        record.source_id: record
+        for record in SourceRecord.objects.select_for_update(of=("self",))
+        .select_related("golden")
+        .filter(system=system, entity_type=entity_type, source_id__in=[item.source_id for item in wave])
+        .order_by("pk")
+    }
+    outcomes: list[RecordOutcome] = []
+    fresh: list[_Prepared] = []
+    changed: list[tuple[_Prepared, SourceRecord]] = []
+    for item in wave:
+        record = existing.get(item.source_id)
+        if record is None:
+            fresh.append(item)
+            continue
+        stale = item.updated_at and record.source_updated_at and item.updated_at < record.source_updated_at
+        if stale or record.payload_hash == item.hash:
+            link = "older than the stored version" if stale else "identical to the stored version"
+            outcomes.append(RecordOutcome(item.index, item.source_id, UNCHANGED, record.golden.golden_id, link=link))
+            continue
+        record.payload, record.standardised, record.payload_hash = item.raw, item.standardised, item.hash
+        record.contract_version, record.issues, record.parent_source_id = (
+            item.contract_version,
+            item.issues,
+            item.parent_source_id,
+        )
+        record.source_updated_at = item.updated_at or record.source_updated_at
+        record.updated_at = now
+        changed.append((item, record))
+        outcomes.append(RecordOutcome(item.index, item.source_id, UPDATED, record.golden.golden_id, issues=item.issues))
+
+    decisions = link_new_records(entity_type, [item.keys for item in fresh])
+    new_goldens: dict[int, GoldenRecord] = {}
+    for decision in decisions:
+        if decision.golden_pk is None and decision.group not in new_goldens:
+            new_goldens[decision.group] = GoldenRecord(golden_id=new_golden_id(entity_type), entity_type=entity_type)
+    bulk_create_tracked(list(new_goldens.values()), GoldenRecord)
+    linked_golden_ids = dict(
+        GoldenRecord.objects.filter(pk__in={d.golden_pk for d in decisions if d.golden_pk}).values_list(
+            "pk", "golden_id"
+        )
+    )
+
+    new_records: list[SourceRecord] = []
+    for item, decision in zip(fresh, decisions, strict=True):
+        golden_pk = decision.golden_pk or new_goldens[decision.group].pk
+        golden_id = linked_golden_ids.get(golden_pk) or new_goldens[decision.group].golden_id
+        new_records.append(
+            SourceRecord(
+                system=system,
+                entity_type=entity_type,
+                source_id=item.source_id,
+                contract_version=item.contract_version,
+                source_updated_at=item.updated_at,
+                payload=item.raw,
+                standardised=item.standardised,
+                payload_hash=item.hash,
+                issues=item.issues,
+                parent_source_id=item.parent_source_id,
+                golden_id=golden_pk,
+            )
+        )
+        outcomes.append(
+            RecordOutcome(item.index, item.source_id, CREATED, golden_id, issues=item.issues, link=decision.reason)
+        )
+    bulk_create_tracked(new_records, SourceRecord)
+    bulk_update_tracked(
+        [record for _, record in changed],
+        SourceRecord,
+        [
+            "payload",
+            "standardised",
+            "payload_hash",
+            "contract_version",
+            "issues",
+            "parent_source_id",
+            "source_updated_at",
+            "updated_at",
+        ],
+    )
+    bulk_create_tracked(
+        [
+            CrossReference(
+                golden_id=record.golden_id,
+                system=system,
+                entity_type=entity_type,
+                external_id=record.source_id,
+                kind=XrefKind.SOURCE,
+                source_record=record,
+            )
+            for record in new_records
+        ],
+        CrossReference,
+    )
+    touched = new_records + [record for _, record in changed]
+    blocking_keys_replace(touched, [item.keys for item in fresh] + [item.keys for item, _ in changed])
+    golden_records_recompute(entity_type=entity_type, golden_pks={record.golden_id for record in touched}, rules=rules)
+    refused = hierarchy_links_from_sources(
+        system=system, entity_type=entity_type, created=new_records, changed=[record for _, record in changed]
+    )
+    by_source_id = {outcome.source_id: outcome for outcome in outcomes}
+    for record, errors in refused:
+        outcome = by_source_id.get(record.source_id)
+        if outcome is not None:
+            message = "; ".join(errors.values())
+            outcome.issues = [
+                *outcome.issues,
+                {"field": "parent_source_id", "code": "parent_refused", "message": message},
+            ]
+    return outcomes
+
+
+def _is_retryable(exc: DatabaseError) -> bool:
+    # 40P01 deadlock, 40001 serialization failure; a unique violation means another batch won a race.
+    code = getattr(getattr(exc, "__cause__", None), "sqlstate", None)
+    return isinstance(exc, IntegrityError) or code in ("40P01", "40001")
+
+
+def ingest(
+    *, system: System, entity_type: str, records: Sequence[Any], actor: AbstractBaseUser, reason: str = ""
+) -> IngestResult:
+    """Ingest a batch of source records from one system; returns each record's outcome, in order.
+
+    A rejected record (contract or standardisation error) never blocks the valid ones beside it and
+    leaves nothing behind. Call-level problems raise IngestError before anything is written.
+    """
+    if entity_type not in EntityType.values:
+        raise IngestError("entity_type", f"unknown entity type '{entity_type}'; one of: {', '.join(EntityType.values)}")
+    if not system.is_active:
+        raise IngestError("system", f"system '{system.code}' is inactive")
+    limit = settings.MDM_INGEST_MAX_BATCH
+    if len(records) > limit:
+        raise IngestError("records", f"a batch holds at most {limit} records; this one has {len(records)}")
+
+    rejected: list[RecordOutcome] = []
+    prepared: list[_Prepared] = []
+    for index, raw in enumerate(records):
+        item = _prepare(entity_type, index, raw)
+        (rejected if isinstance(item, RecordOutcome) else prepared).append(item)
+    applied: list[RecordOutcome] = []
+    if prepared:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with acting(actor, reason or f"ingest from {system.code}"), transaction.atomic():
+                    rules = load_rules(entity_type)
+                    applied = [
+                        outcome
+                        for wave in _waves(prepared)
+                        for outcome in _apply_wave(system, entity_type, wave, rules)
+                    ]
+                break
+            except DatabaseError as exc:
+                if attempt == _ATTEMPTS or not _is_retryable(exc):
+                    raise
+                logger.info(
+                    "ingest batch from %s lost a race (%s); retrying, attempt %d", system.code, exc, attempt + 1
+                )
+    return IngestResult(sorted(rejected + applied, key=lambda outcome: outcome.index))

@@ -1,0 +1,41 @@
+"""The golden-record store's models, imported explicitly by concept."""
+
+from mdm.models.golden import (
+    Customer,
+    CustomerKind,
+    CustomerStatus,
+    EntityType,
+    GoldenRecord,
+    GoldenStatus,
+    Product,
+    ProductStatus,
+)
+from mdm.models.hierarchy import HierarchyEdge, HierarchyType
+from mdm.models.outbox import OutboxEvent, OutboxEventType, OutboxStatus
+from mdm.models.rules import Fallback, OwnershipRule
+from mdm.models.sources import CrossReference, SourceRecord, XrefKind
+from mdm.models.systems import ApiKey, System, SystemKind
+
+__all__ = [
+    "ApiKey",
+    "CrossReference",
+    "Customer",
+    "CustomerKind",
+    "CustomerStatus",
+    "EntityType",
+    "Fallback",
+    "GoldenRecord",
+    "GoldenStatus",
+    "HierarchyEdge",
+    "HierarchyType",
+    "OutboxEvent",
+    "OutboxEventType",
+    "OutboxStatus",
+    "OwnershipRule",
+    "Product",
+    "ProductStatus",
+    "SourceRecord",
+    "System",
+    "SystemKind",
+    "XrefKind",
+]

@@ -1,0 +1,39 @@
+"""What every mastered model shares: timestamps and history with provenance (who, why, correlation ID)."""
+
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from mdm.context import history_user
+
+
+class HistoryProvenance(models.Model):
+    """Extra columns on every history row: the correlation ID of the request or job that made the change."""
+
+    correlation_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+def tracked_history(**kwargs: object) -> HistoricalRecords:
+    """History for a mastered model, attributed to the explicit actor and stamped with the correlation ID."""
+    return HistoricalRecords(bases=[HistoryProvenance], get_user=history_user, **kwargs)
+
+
+class TimestampedModel(models.Model):
+    """Created and updated timestamps."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class MasteredModel(TimestampedModel):
+    """Base of every model the hub masters: timestamps plus full history with provenance."""
+
+    history = HistoricalRecords(inherit=True, bases=[HistoryProvenance], get_user=history_user)
+
+    class Meta:
+        abstract = True
