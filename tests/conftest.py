@@ -31,9 +31,20 @@ def _celery_in_process(request: Any) -> Any:
     if "redis" in request.keywords:
         yield
         return
-    celery_app.conf.task_always_eager = True
+    # The Django-namespaced key shadows the plain one in Celery's settings lookup, so set that one.
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True
     yield
-    celery_app.conf.task_always_eager = False
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = False
+
+
+@pytest.fixture
+def seeded(transactional_db: Any) -> None:
+    """Transactional tests flush the database after each test; put the migration's seed data back first."""
+    from django.apps import apps
+
+    from mdm.seed import seed
+
+    seed(apps, None)
 
 
 @pytest.fixture

@@ -68,7 +68,13 @@ class ApiKey(models.Model):
         help_text="May write source records as this system, and only this one. Empty: no write access.",
     )
     rate = models.CharField(
-        max_length=20, blank=True, default="", help_text="Throttle rate such as '600/min'; empty uses the default."
+        max_length=20,
+        blank=True,
+        default="",
+        validators=[
+            RegexValidator(r"^[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)$", "a rate such as 600/min or 10/s")
+        ],
+        help_text="Throttle rate such as '600/min'; empty uses the default.",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

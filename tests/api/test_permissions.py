@@ -157,3 +157,11 @@ def test_each_key_is_throttled_at_its_own_rate(client_for: Any) -> None:
 def test_unknown_api_path_is_json_404(client_for: Any, read_key: Any) -> None:
     response = client_for(read_key[1]).get("/api/v1/nothing-here/")
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_a_malformed_rate_is_refused() -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        api_key_create(name="odd", created_by=None, rate="lots")
+    assert "rate" in error.value.message_dict
