@@ -94,6 +94,7 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default keeps its database here
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",

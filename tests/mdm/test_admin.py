@@ -71,7 +71,13 @@ def test_rule_change_in_admin_recomputes(admin_client_: Client, golden: Customer
     rule = OwnershipRule.objects.get(entity_type="customer", attribute="trade_name")
     response = admin_client_.post(
         f"/admin/mdm/ownershiprule/{rule.pk}/change/",
-        {"entity_type": "customer", "attribute": "trade_name", "systems": '["netsuite"]', "fallback": "most_recent", "note": ""},
+        {
+            "entity_type": "customer",
+            "attribute": "trade_name",
+            "systems": '["netsuite"]',
+            "fallback": "most_recent",
+            "note": "",
+        },
         follow=True,
     )
     assert "Recomputed 1 golden customer records" in response.content.decode()
@@ -79,7 +85,9 @@ def test_rule_change_in_admin_recomputes(admin_client_: Client, golden: Customer
 
 def test_new_api_key_is_shown_once(admin_client_: Client) -> None:
     response = admin_client_.post(
-        "/admin/mdm/apikey/add/", {"name": "Data warehouse", "can_read": "on", "rate": "", "write_system": ""}, follow=True
+        "/admin/mdm/apikey/add/",
+        {"name": "Data warehouse", "can_read": "on", "rate": "", "write_system": ""},
+        follow=True,
     )
     page = response.content.decode()
     key = ApiKey.objects.get(name="Data warehouse")

@@ -17,8 +17,18 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def linked(salesforce: System, netsuite: System) -> Customer:
     """One golden customer built from a Salesforce and an ERP record that disagree on the legal name."""
-    ingest(system=salesforce, entity_type="customer", records=[customer("001", legal_name="Northwind (CRM)")], actor=salesforce.service_user)
-    ingest(system=netsuite, entity_type="customer", records=[customer("C1", legal_name="Northwind Traders GmbH")], actor=netsuite.service_user)
+    ingest(
+        system=salesforce,
+        entity_type="customer",
+        records=[customer("001", legal_name="Northwind (CRM)")],
+        actor=salesforce.service_user,
+    )
+    ingest(
+        system=netsuite,
+        entity_type="customer",
+        records=[customer("C1", legal_name="Northwind Traders GmbH")],
+        actor=netsuite.service_user,
+    )
     return Customer.objects.get()
 
 
@@ -43,7 +53,9 @@ def test_changing_a_rule_recomputes_affected_golden_records(linked: Customer, st
 
 
 @override_settings(MDM_RECOMPUTE_INLINE_LIMIT=0)
-def test_large_recompute_runs_in_a_task_after_commit(linked: Customer, steward: Any, django_capture_on_commit_callbacks: Any) -> None:
+def test_large_recompute_runs_in_a_task_after_commit(
+    linked: Customer, steward: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     rule = OwnershipRule.objects.get(entity_type="customer", attribute="legal_name")
     rule.systems = ["salesforce"]
     with django_capture_on_commit_callbacks(execute=True):

@@ -38,7 +38,12 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean.pop("DATABASE_URL", None)
     clean.pop("CELERY_BROKER_URL", None)
     return subprocess.run(  # noqa: S603 (our own manage.py with fixed arguments)
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
