@@ -10,4 +10,4 @@ class MdmConfig(AppConfig):
     verbose_name = "Golden records"
 
     def ready(self) -> None:
-        from mdm import signals  # noqa: F401  (connects history provenance)
+        from mdm import db, signals  # noqa: F401  (connect the history and connection signal handlers)
