@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from mdm.hierarchies import hierarchy_edge_save
 from mdm.models import (
     ApiKey,
     CrossReference,
@@ -178,6 +179,9 @@ class HierarchyEdgeAdmin(SimpleHistoryAdmin):
     list_select_related = ["hierarchy", "parent", "child"]
     search_fields = ["=parent__golden_id", "=child__golden_id"]
     raw_id_fields = ["parent", "child"]
+
+    def save_model(self, request: HttpRequest, obj: HierarchyEdge, form: Any, change: bool) -> None:
+        hierarchy_edge_save(edge=obj, actor=request.user, reason="edited in the admin")
 
 
 @admin.register(OwnershipRule)

@@ -7,7 +7,9 @@ for every service.
 
 import datetime
 from collections.abc import Sequence
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -150,6 +152,30 @@ def _end_edge(edge: HierarchyEdge, day: datetime.date) -> None:
     else:
         edge.valid_to = day
         edge.save(update_fields=["valid_to", "updated_at"])
+
+
+def hierarchy_edge_save(*, edge: HierarchyEdge, actor: Any, reason: str = "") -> HierarchyEdge:
+    """Create or change an edge by hand (admin, stewards): checked under a lock on the child, then published.
+
+    Raises ValidationError with the broken invariants by field; nothing is saved then.
+    """
+    from mdm.context import acting
+    from mdm.golden import golden_record_touch
+
+    with acting(actor, reason or "hierarchy edited"), transaction.atomic():
+        GoldenRecord.objects.select_for_update().filter(pk=edge.child_id).first()
+        previous_child_id = (
+            HierarchyEdge.objects.filter(pk=edge.pk).values_list("child_id", flat=True).first() if edge.pk else None
+        )
+        errors = check_edge(edge)
+        if errors:
+            raise ValidationError(errors)
+        edge.save()
+        changed = [f"parent:{edge.hierarchy.code}"]
+        golden_record_touch(golden=GoldenRecord.objects.get(pk=edge.child_id), changed_fields=changed)
+        if previous_child_id and previous_child_id != edge.child_id:
+            golden_record_touch(golden=GoldenRecord.objects.get(pk=previous_child_id), changed_fields=changed)
+    return edge
 
 
 def hierarchy_edge_end(*, edge: HierarchyEdge, day: datetime.date | None = None) -> None:
