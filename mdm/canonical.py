@@ -125,7 +125,7 @@ def _standardise_customer(data: dict[str, Any]) -> Standardised:
         result.errors.append(FieldError("website", str(exc)))
         values["website"] = ""
     values["industry"] = data.get("industry") or ""
-    values["status"] = data.get("status") or "active"
+    values["status"] = data.get("status") or ""  # an omitted status must not outvote a system that sent one
     values["payment_terms"] = data.get("payment_terms") or ""
     return result
 
@@ -150,7 +150,7 @@ def _standardise_product(data: dict[str, Any]) -> Standardised:
     values["description"] = data.get("description") or ""
     values["unit_of_measure"] = data.get("unit_of_measure") or ""
     values["category"] = data.get("category") or ""
-    values["status"] = data.get("status") or "active"
+    values["status"] = data.get("status") or ""  # an omitted status must not outvote a system that sent one
     values["list_price"] = _jsonable(data.get("list_price"))
     values["currency"] = data.get("currency") or ""
     return result

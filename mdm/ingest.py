@@ -173,7 +173,11 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
         stale = item.updated_at and record.source_updated_at and item.updated_at < record.source_updated_at
         if stale or record.payload_hash == item.hash:
             link = "older than the stored version" if stale else "identical to the stored version"
-            outcomes.append(RecordOutcome(item.index, item.source_id, UNCHANGED, record.golden.golden_id, link=link))
+            outcomes.append(
+                RecordOutcome(
+                    item.index, item.source_id, UNCHANGED, record.golden.golden_id, issues=record.issues, link=link
+                )
+            )
             continue
         record.payload, record.standardised, record.payload_hash = item.raw, item.standardised, item.hash
         record.contract_version, record.issues, record.parent_source_id = (

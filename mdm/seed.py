@@ -29,10 +29,12 @@ OWNERSHIP_RULES = [
     ("customer", "industry", ["salesforce"], "most_frequent", ""),
     ("customer", "billing_address", ["netsuite", "salesforce"], "most_recent", ""),
     ("customer", "emails", ["salesforce"], "most_recent", ""),
+    ("customer", "status", ["netsuite"], "most_recent", "credit holds and blocks are set by finance"),
     ("product", "name", ["netsuite"], "most_recent", "item master data is the ERP's"),
     ("product", "list_price", ["netsuite"], "most_recent", "prices are set by finance"),
     ("product", "unit_of_measure", ["netsuite"], "most_recent", ""),
     ("product", "description", ["salesforce"], "most_complete", "marketing copy is kept in the CRM"),
+    ("product", "status", ["netsuite"], "most_recent", "an item is sellable when the ERP says so"),
 ]
 
 

@@ -52,7 +52,9 @@ class CustomerV1(ContractSerializer):
     emails = StrictListField(child=Text(allow_blank=False, max_length=254), required=False, max_length=10)
     website = Text(max_length=255)
     industry = Text(max_length=120)
-    status = serializers.ChoiceField(choices=CustomerStatus.choices, required=False, default=CustomerStatus.ACTIVE)
+    status = serializers.ChoiceField(
+        choices=CustomerStatus.choices, required=False, help_text="Omitted: the record says nothing about status."
+    )
     payment_terms = Text(max_length=40)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,9 @@ class ProductV1(ContractSerializer):
     description = Text(max_length=4000)
     unit_of_measure = Text(max_length=20)
     category = Text(max_length=120)
-    status = serializers.ChoiceField(choices=ProductStatus.choices, required=False, default=ProductStatus.ACTIVE)
+    status = serializers.ChoiceField(
+        choices=ProductStatus.choices, required=False, help_text="Omitted: the record says nothing about status."
+    )
     list_price = serializers.DecimalField(
         max_digits=14, decimal_places=4, min_value=0, required=False, allow_null=True, coerce_to_string=False
     )

@@ -37,6 +37,7 @@ def email_domain(email: str | None) -> str | None:
 
 
 def _hostname(text: str) -> str:
+    """The host part of a URL or bare domain, lower-cased; empty when there is none."""
     url = text if _SCHEME.match(text) else "http://" + text.lstrip("/")
     try:
         return (urlsplit(url).hostname or "").rstrip(".")

@@ -50,6 +50,7 @@ def _spelling_keys(spelling: str) -> set[str]:
 
 
 def _spelling_key(spelling: str) -> str:
+    """The match key of one spelling taken literally, as a name's tail is."""
     return "".join(_form_key(token) for token in _TOKEN.findall(spelling))
 
 
@@ -81,9 +82,9 @@ class LegalName:
     core_key: str
 
 
-def _core_key(core: str) -> str:
+def _core_key(folded_core: str) -> str:
     """The core's matching key: folded, abbreviations expanded, a leading "The" dropped, word order kept."""
-    words = [_ABBREVIATIONS.get(word, word) for word in fold(core).split()]
+    words = [_ABBREVIATIONS.get(word, word) for word in folded_core.split()]
     if len(words) > 1 and words[0] == "the":
         del words[0]
     return " ".join(words)
@@ -93,7 +94,7 @@ def split_legal_form(name: str | None) -> LegalName:
     """Split a trailing legal form ("Inc", "GmbH & Co KG") off an organisation name; longest match wins."""
     text = clean_text(name)
     tokens = list(_TOKEN.finditer(text))
-    core, legal_form = text, ""
+    core, legal_form, folded_core = text, "", None
     key = following = ""
     # Grow the suffix one token at a time from the end; at least one token must stay behind as the core.
     for size in range(1, min(len(tokens) - 1, _MAX_FORM_TOKENS) + 1):
@@ -109,6 +110,7 @@ def split_legal_form(name: str | None) -> LegalName:
         if canonical is None or lone_initial or _form_key(tokens[-size - 1].group()) in _CONNECTORS:
             continue
         candidate = text[: tokens[-size].start()].rstrip(" ,")
-        if fold(candidate):  # a core of only punctuation is no name; keep the suffix in it
-            core, legal_form = candidate, canonical
-    return LegalName(core=core, legal_form=legal_form, core_key=_core_key(core))
+        if folded := fold(candidate):  # a core of only punctuation is no name; keep the suffix in it
+            core, legal_form, folded_core = candidate, canonical, folded
+    core_key = _core_key(fold(core) if folded_core is None else folded_core)
+    return LegalName(core=core, legal_form=legal_form, core_key=core_key)

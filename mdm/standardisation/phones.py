@@ -11,7 +11,7 @@ from mdm.standardisation.text import clean_text
 
 @dataclass(frozen=True)
 class Phone:
-    """A phone number as received, its E.164 form when it parses, and whether it is a real, dialable one."""
+    """A phone number as received, its E.164 form when it can be one, and whether it is a real, dialable one."""
 
     e164: str | None
     valid: bool
@@ -19,10 +19,16 @@ class Phone:
 
 
 def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    """libphonenumber's reading of a number, or None when it is not one."""
     try:
         return phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
+
+
+def _e164(number: phonenumbers.PhoneNumber | None) -> str | None:
+    """The E.164 rendering of a parsed number."""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if number is not None else None
 
 
 def _region(default_country: str | None) -> str | None:
@@ -53,10 +59,12 @@ def normalise_phone(raw: str | None, *, default_country: str | None = None) -> P
             best = number
             break
         best = best or number
-    if best is None:
+    # A number of impossible length for its country is no phone number. Nor is an invalid one whose
+    # E.164 rendering does not survive a second parse ("000000" in DE -> "+4900000" -> "+490000").
+    if best is None or not phonenumbers.is_possible_number(best):
         return Phone(e164=None, valid=False, raw=raw)
-    return Phone(
-        e164=phonenumbers.format_number(best, phonenumbers.PhoneNumberFormat.E164),
-        valid=phonenumbers.is_valid_number(best),
-        raw=raw,
-    )
+    e164 = _e164(best)
+    valid = phonenumbers.is_valid_number(best)
+    if not valid and _e164(_parse(e164, None)) != e164:
+        return Phone(e164=None, valid=False, raw=raw)
+    return Phone(e164=e164, valid=valid, raw=raw)

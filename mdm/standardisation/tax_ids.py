@@ -77,6 +77,7 @@ def _compact(raw: str) -> str:
 
 @lru_cache(maxsize=512)
 def _module(scheme: str) -> ModuleType:
+    """The stdnum module that checks a scheme ("eu.vat" -> stdnum.eu.vat)."""
     return importlib.import_module(f"stdnum.{scheme}")
 
 
@@ -88,6 +89,7 @@ def _generic_scheme(country: str) -> str | None:
 
 
 def _scheme(country: str, value: str) -> str | None:
+    """The scheme a country's number is checked against; the value picks between a country's numbers."""
     if country in _EU_COUNTRIES or (country == "GB" and value[:2] == "XI"):
         return "eu.vat"
     if country == "CH":
@@ -117,6 +119,7 @@ def _finish(scheme: str, compact: str) -> str:
 
 
 def _check(scheme: str, country: str, value: str) -> TaxId:
+    """A number checked against one scheme, with stdnum's reason turned into a short error."""
     module = _module(scheme)
     prepared = _prepare(scheme, country, value)
     try:

@@ -34,6 +34,7 @@ class _KeyTable(dict[int, str]):
     """A ``str.translate`` table for key folding, filled lazily from each character's Unicode category."""
 
     def __missing__(self, code: int) -> str:
+        """A character's folded replacement, worked out once and then kept in the table."""
         char = chr(code)
         category = unicodedata.category(char)
         if char == "&":

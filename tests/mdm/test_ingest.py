@@ -216,3 +216,18 @@ def test_parent_link_that_would_close_a_cycle_is_refused_but_the_record_is_kept(
     assert "cycle" in result.outcomes[0].issues[0]["message"]
     assert HierarchyEdge.objects.count() == 1
     assert SourceRecord.objects.get(source_id="A").parent_source_id == "B"
+
+
+def test_a_record_that_omits_status_does_not_unblock_a_customer(salesforce: System, netsuite: System) -> None:
+    send(netsuite, [customer("C-9", status="blocked", updated_at="2026-01-01T00:00:00Z")])
+    send(salesforce, [customer("001-9", updated_at="2026-06-01T00:00:00Z")])
+    golden = Customer.objects.get()
+    assert golden.status == "blocked"
+    assert golden.lineage["status"]["system"] == "netsuite"
+
+
+def test_an_unchanged_replay_still_reports_the_flags(salesforce: System) -> None:
+    bad_vat = [{"value": "DE136695970", "country": "DE"}]
+    send(salesforce, [customer(tax_ids=bad_vat)])
+    outcome = send(salesforce, [customer(tax_ids=bad_vat)]).outcomes[0]
+    assert outcome.status == "unchanged" and outcome.issues[0]["code"] == "invalid_tax_id"

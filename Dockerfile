@@ -1,0 +1,34 @@
+# The hub's image: one image for web (gunicorn), the Celery worker and Celery beat (see docker-compose.yml).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MDM_ENV=production
+
+WORKDIR /app
+
+# Dependencies first, pinned in pyproject.toml, so a code change does not reinstall them. The package
+# itself is not installed: the code runs from /app (PYTHONPATH), where settings find templates/.
+COPY pyproject.toml README.md ./
+RUN mkdir -p mdm matching governance \
+    && touch mdm/__init__.py matching/__init__.py governance/__init__.py \
+    && pip install . \
+    && pip uninstall -y mdm-hub \
+    && rm -rf mdm matching governance build ./*.egg-info
+
+COPY manage.py ./
+COPY mdm ./mdm
+COPY matching ./matching
+COPY governance ./governance
+COPY templates ./templates
+
+RUN useradd --create-home --uid 10001 mdm \
+    && mkdir -p /app/staticfiles /app/var \
+    && chown mdm:mdm /app/staticfiles /app/var
+USER mdm
+
+EXPOSE 8000
+CMD ["gunicorn", "mdm.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
