@@ -171,6 +171,14 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
             fresh.append(item)
             continue
         stale = item.updated_at and record.source_updated_at and item.updated_at < record.source_updated_at
+        if (
+            not stale
+            and record.payload_hash == item.hash
+            and item.updated_at
+            and item.updated_at != record.source_updated_at
+        ):
+            # Same content, newer stamp: remember the stamp, so a delayed older version cannot win later.
+            SourceRecord.objects.filter(pk=record.pk).update(source_updated_at=item.updated_at)
         if stale or record.payload_hash == item.hash:
             link = "older than the stored version" if stale else "identical to the stored version"
             outcomes.append(

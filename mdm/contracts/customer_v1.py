@@ -9,15 +9,8 @@ from mdm.contracts.fields import Country, StrictListField, Text
 from mdm.models import CustomerKind, CustomerStatus
 
 
-class AddressV1(serializers.Serializer):
-    """A postal address; the country is required so phones and tax IDs can be read in context."""
-
-    line1 = Text(max_length=255)
-    line2 = Text(max_length=255)
-    city = Text(max_length=120)
-    postcode = Text(max_length=20)
-    region = Text(max_length=120)
-    country = Country(required=True)
+class StrictObject(serializers.Serializer):
+    """A nested object that names its unknown fields instead of dropping them."""
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
@@ -27,7 +20,18 @@ class AddressV1(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class TaxIdV1(serializers.Serializer):
+class AddressV1(StrictObject):
+    """A postal address; the country is required so phones and tax IDs can be read in context."""
+
+    line1 = Text(max_length=255)
+    line2 = Text(max_length=255)
+    city = Text(max_length=120)
+    postcode = Text(max_length=20)
+    region = Text(max_length=120)
+    country = Country(required=True)
+
+
+class TaxIdV1(StrictObject):
     """A tax or VAT number and the country that issued it (taken from a VAT prefix when omitted)."""
 
     value = Text(required=True, allow_blank=False, max_length=64)

@@ -231,3 +231,18 @@ def test_an_unchanged_replay_still_reports_the_flags(salesforce: System) -> None
     send(salesforce, [customer(tax_ids=bad_vat)])
     outcome = send(salesforce, [customer(tax_ids=bad_vat)]).outcomes[0]
     assert outcome.status == "unchanged" and outcome.issues[0]["code"] == "invalid_tax_id"
+
+
+def test_a_delayed_older_version_loses_to_a_newer_identical_resend(salesforce: System) -> None:
+    send(salesforce, [customer(industry="Retail", updated_at="2026-01-10T00:00:00Z")])
+    assert (
+        send(salesforce, [customer(industry="Retail", updated_at="2026-01-20T00:00:00Z")]).outcomes[0].status
+        == "unchanged"
+    )
+    late = send(salesforce, [customer(industry="Mining", updated_at="2026-01-15T00:00:00Z")]).outcomes[0]
+    assert late.status == "unchanged" and Customer.objects.get().industry == "Retail"
+
+
+def test_unknown_fields_inside_a_tax_id_are_named(salesforce: System) -> None:
+    outcome = send(salesforce, [customer(tax_ids=[{"value": "DE136695976", "cntry": "FR"}])]).outcomes[0]
+    assert outcome.status == "rejected" and outcome.errors[0].field == "tax_ids[0].cntry"
