@@ -246,3 +246,13 @@ def test_a_delayed_older_version_loses_to_a_newer_identical_resend(salesforce: S
 def test_unknown_fields_inside_a_tax_id_are_named(salesforce: System) -> None:
     outcome = send(salesforce, [customer(tax_ids=[{"value": "DE136695976", "cntry": "FR"}])]).outcomes[0]
     assert outcome.status == "rejected" and outcome.errors[0].field == "tax_ids[0].cntry"
+
+
+def test_bulk_history_rows_equal_the_rows_written(salesforce: System, steward: Any) -> None:
+    with correlation("bulk-1"):
+        send(salesforce, [customer("H-1"), customer("H-2", tax_ids=[], legal_name="Other Ltd")])
+    for golden in Customer.objects.all():
+        row = golden.history.get()
+        assert row.history_type == "+" and row.correlation_id == "bulk-1"
+        assert row.history_user == salesforce.service_user and row.history_change_reason == "ingest from salesforce"
+        assert (row.legal_name, row.tax_ids, row.lineage) == (golden.legal_name, golden.tax_ids, golden.lineage)
