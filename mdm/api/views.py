@@ -77,6 +77,16 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
     lookup_url_kwarg = "golden_id"
     detail_serializer_class: type = s.CustomerDetailSerializer
 
+    @staticmethod
+    def base_queryset() -> QuerySet:
+        raise NotImplementedError
+
+    def get_queryset(self) -> QuerySet:
+        queryset = self.base_queryset()
+        if self.action == "retrieve":
+            queryset = queryset.prefetch_related("golden__source_records__system")
+        return queryset
+
     def get_serializer_class(self) -> type:
         return self.detail_serializer_class if self.action == "retrieve" else self.serializer_class
 
@@ -159,11 +169,9 @@ class CustomerViewSet(GoldenViewSet):
     detail_serializer_class = s.CustomerDetailSerializer
     filterset_class = CustomerFilterSet
 
-    def get_queryset(self) -> QuerySet:
-        queryset = golden_customers()
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related("golden__source_records__system")
-        return queryset
+    @staticmethod
+    def base_queryset() -> QuerySet:
+        return golden_customers()
 
 
 class ProductViewSet(GoldenViewSet):
@@ -174,11 +182,9 @@ class ProductViewSet(GoldenViewSet):
     detail_serializer_class = s.ProductDetailSerializer
     filterset_class = ProductFilterSet
 
-    def get_queryset(self) -> QuerySet:
-        queryset = golden_products()
-        if self.action == "retrieve":
-            queryset = queryset.prefetch_related("golden__source_records__system")
-        return queryset
+    @staticmethod
+    def base_queryset() -> QuerySet:
+        return golden_products()
 
 
 class ResolveView(HubAPIView):
