@@ -5,7 +5,7 @@ overrides) ends here, so versioning and outbox events can never be forgotten by 
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import models
@@ -40,12 +40,18 @@ def _source_views(golden_pks: Iterable[int]) -> dict[int, list[SourceView]]:
 
 
 def golden_records_recompute(
-    *, entity_type: str, golden_pks: Iterable[int], rules: dict[str, RuleSpec] | None = None
+    *,
+    entity_type: str,
+    golden_pks: Iterable[int],
+    rules: dict[str, RuleSpec] | None = None,
+    new_golden_sources: Mapping[int, list[SourceView]] | None = None,
 ) -> list[int]:
     """Recompute the golden values of these records from their sources; returns the pks whose values changed.
 
     Changed records get a new version and an outbox event in the caller's transaction; a change of
     lineage alone (the same value now supplied by another source) is recorded without an event.
+    `new_golden_sources` gives the complete sources of golden records created by the caller just now,
+    which then need not be read back from the database.
     """
     pks = sorted(set(golden_pks))
     if not pks:
@@ -53,8 +59,9 @@ def golden_records_recompute(
     rules = load_rules(entity_type) if rules is None else rules
     model = ENTITY_MODELS[entity_type]
     project = _PROJECT[entity_type]
-    sources = _source_views(pks)
-    rows = model.objects.in_bulk(pks)
+    known = new_golden_sources or {}
+    sources = {**_source_views([pk for pk in pks if pk not in known]), **known}
+    rows = model.objects.in_bulk([pk for pk in pks if pk not in known])
     goldens = GoldenRecord.objects.in_bulk(pks)
     now = timezone.now()
     to_create: list[models.Model] = []

@@ -27,6 +27,7 @@ from mdm.golden_ids import new_golden_id
 from mdm.hierarchies import hierarchy_links_from_sources
 from mdm.history import bulk_create_tracked, bulk_update_tracked
 from mdm.models import CrossReference, EntityType, GoldenRecord, SourceRecord, System, XrefKind
+from mdm.survivorship import SourceView
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +264,19 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
     )
     touched = new_records + [record for _, record in changed]
     blocking_keys_replace(touched, [item.keys for item in fresh] + [item.keys for item, _ in changed])
-    golden_records_recompute(entity_type=entity_type, golden_pks={record.golden_id for record in touched}, rules=rules)
+    created_goldens = {golden.pk for golden in new_goldens.values()}
+    new_golden_sources: dict[int, list[SourceView]] = {pk: [] for pk in created_goldens}
+    for record in new_records:
+        if record.golden_id in created_goldens:
+            updated_at = record.source_updated_at or record.created_at
+            view = SourceView(record.pk, system.code, record.source_id, record.standardised, updated_at)
+            new_golden_sources[record.golden_id].append(view)
+    golden_records_recompute(
+        entity_type=entity_type,
+        golden_pks={record.golden_id for record in touched},
+        rules=rules,
+        new_golden_sources=new_golden_sources,
+    )
     refused = hierarchy_links_from_sources(
         system=system, entity_type=entity_type, created=new_records, changed=[record for _, record in changed]
     )
