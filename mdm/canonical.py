@@ -15,7 +15,6 @@ from typing import Any
 from mdm.contracts import FieldError
 from mdm.standardisation import (
     StandardisationError,
-    fold,
     gtin_is_valid,
     normalise_email,
     normalise_phone,
@@ -222,8 +221,3 @@ def quality_flags(entity_type: str, values: dict[str, Any]) -> list[dict[str, st
     elif values.get("gtin") and not gtin_is_valid(values["gtin"]):
         flags.append({"field": "gtin", "code": "invalid_gtin", "message": f"{values['gtin']}: wrong check digit"})
     return flags
-
-
-def search_key(text: str) -> str:
-    """Folded text for case- and accent-insensitive search."""
-    return fold(text)

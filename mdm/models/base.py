@@ -33,7 +33,7 @@ class TimestampedModel(models.Model):
 class MasteredModel(TimestampedModel):
     """Base of every model the hub masters: timestamps plus full history with provenance."""
 
-    history = HistoricalRecords(inherit=True, bases=[HistoryProvenance], get_user=history_user)
+    history = tracked_history(inherit=True)
 
     class Meta:
         abstract = True

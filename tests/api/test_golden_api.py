@@ -159,3 +159,9 @@ def test_hierarchy_relations_as_of_a_date(reader: Any, netsuite: System) -> None
 def test_schema_and_docs_are_served(client: Any) -> None:
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_nul_in_a_query_parameter_is_a_400(reader: Any) -> None:
+    response = reader.get("/api/v1/customers/?search=north%00wind")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == [{"field": "search", "message": "must not contain NUL characters"}]
