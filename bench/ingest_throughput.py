@@ -149,7 +149,9 @@ def main() -> None:
 
     from django.db import connection
 
+    from mdm.imports import ANALYZE_EVERY_BATCHES
     from mdm.ingest import ingest
+    from mdm.maintenance import BULK_LOAD_SCALE_FACTOR, analyze_stale_tables
     from mdm.models import System
 
     system = System.objects.get(code=args.system)
@@ -160,7 +162,8 @@ def main() -> None:
     totals = dict.fromkeys(("created", "updated", "unchanged", "rejected"), 0)
     profiler = cProfile.Profile() if args.profile else None
     timer = QueryTimer()
-    elapsed = 0.0
+    elapsed = analyze_seconds = 0.0
+    analyzed = 0
     cpu_before = os.times()
     with connection.execute_wrapper(timer):
         for number, batch in enumerate(batches(customers(args.records, seed=args.seed), args.batch_size), start=1):
@@ -181,6 +184,12 @@ def main() -> None:
             queries.append(timer.queries - before_queries)
             for status, count in result.counts.items():
                 totals[status] += count
+            if number % ANALYZE_EVERY_BATCHES == 0:
+                # As import_records does; counted in the overall rate, not in the per-batch rates.
+                started = time.perf_counter()
+                analyzed += len(analyze_stale_tables(scale_factor=BULK_LOAD_SCALE_FACTOR, history=False))
+                analyze_seconds += time.perf_counter() - started
+                elapsed += time.perf_counter() - started
             if number % 10 == 0:
                 done = sum(totals.values())
                 print(
@@ -195,6 +204,7 @@ def main() -> None:
     tenth = max(len(rates) // 10, 1)
     print(f"\ningested {done:,} records in {elapsed:.1f} s of ingest time ({len(rates)} batches of {args.batch_size})")
     print(f"overall: {done / elapsed:,.0f} records/s")
+    print(f"table statistics refreshed: {analyzed} ANALYZE runs, {analyze_seconds:.1f} s (included above)")
     print(
         f"per batch: median {statistics.median(rates):,.0f} rec/s, min {min(rates):,.0f}, max {max(rates):,.0f};"
         f" first 10% {statistics.median(rates[:tenth]):,.0f}, last 10% {statistics.median(rates[-tenth:]):,.0f}"
@@ -216,6 +226,8 @@ def main() -> None:
             pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(30)
             print(f"\n--- profile of batches {PROFILE_AFTER + 1}-{PROFILE_AFTER + args.profile}, by {order} ---")
             print(out.getvalue())
+        if os.environ.get("BENCH_PROFILE_DUMP"):
+            profiler.dump_stats(os.environ["BENCH_PROFILE_DUMP"])
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from rest_framework import serializers
 from mdm.context import correlation
 from mdm.contracts import CONTRACTS, DEFAULT_VERSION
 from mdm.ingest import REJECTED, ingest
+from mdm.maintenance import BULK_LOAD_SCALE_FACTOR, analyze_stale_tables
 from mdm.models import CrossReference, EntityType, GoldenRecord, GoldenStatus, System, XrefKind
 from mdm.selectors import survivor_of
 
@@ -36,6 +37,8 @@ FORMATS = ("csv", "jsonl")
 _FORMAT_BY_SUFFIX = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 LIST_SEPARATOR = ";"
 ERROR_SAMPLE_SIZE = 100
+# Statistics are refreshed as a file loads (where they lag), so lookups keep their index plans as tables grow.
+ANALYZE_EVERY_BATCHES = 10
 # A JSONL line longer than this is rejected without being held in memory whole; CSV cells are bounded
 # by the csv module's field size limit (131,072 characters), which also stops an unclosed quote from
 # swallowing the rest of the file into one record.
@@ -370,6 +373,7 @@ def records_import(
         with correlation() as correlation_id:
             summary.correlation_id = correlation_id
             batch: list[_Line] = []
+            sent = 0
             for item in _read(lines, summary):
                 summary.records += 1
                 if item.record is None or item.errors:
@@ -383,6 +387,9 @@ def records_import(
                     _send(system, entity_type, batch, reason, summary, report)
                     batch = []
                     progress()
+                    sent += 1
+                    if sent % ANALYZE_EVERY_BATCHES == 0:
+                        analyze_stale_tables(scale_factor=BULK_LOAD_SCALE_FACTOR, history=False)
                 elif summary.records % size == 0:
                     progress()  # a long run of lines rejected on reading still moves the progress bar
             if batch:

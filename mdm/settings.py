@@ -219,6 +219,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# Installed into django-celery-beat's tables on beat's first start; edit the schedules in the admin afterwards.
+CELERY_BEAT_SCHEDULE = {
+    "refresh-table-statistics": {"task": "mdm.tasks.refresh_table_statistics", "schedule": 300.0},
+}
 
 # --- The hub ---------------------------------------------------------------------------------------------
 MDM_INGEST_MAX_BATCH = env_int("MDM_INGEST_MAX_BATCH", 1000, minimum=1, maximum=10_000)

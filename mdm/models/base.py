@@ -15,8 +15,32 @@ class HistoryProvenance(models.Model):
         abstract = True
 
 
+# simple-history copies every index of the tracked model onto its history table. History is read by
+# object (`id`, or `golden` where that is the key), by golden record (the timeline), by hierarchy
+# endpoint, by date, by user and by correlation ID; the other copies only slowed every write (ingest
+# writes four history rows per new record), so they are dropped.
+UNINDEXED_IN_HISTORY = [
+    "created_at",
+    "golden_id",
+    "entity_type",
+    "tax_id",
+    "country",
+    "sku",
+    "gtin",
+    "category",
+    "system",
+    "source_record",
+    "code",
+    "service_user",
+    "prefix",
+    "write_system",
+    "created_by",
+]
+
+
 def tracked_history(**kwargs: object) -> HistoricalRecords:
     """History for a mastered model, attributed to the explicit actor and stamped with the correlation ID."""
+    kwargs.setdefault("no_db_index", UNINDEXED_IN_HISTORY)
     return HistoricalRecords(bases=[HistoryProvenance], get_user=history_user, **kwargs)
 
 

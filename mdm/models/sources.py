@@ -14,7 +14,8 @@ class SourceRecord(MasteredModel):
     holds the same record in the hub's canonical form, keyed by golden attribute names.
     """
 
-    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="source_records")
+    # No index of its own: the unique key below leads with system.
+    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="source_records", db_index=False)
     entity_type = models.CharField(max_length=20, choices=EntityType.choices)
     source_id = models.CharField(max_length=255)
     contract_version = models.PositiveSmallIntegerField(default=1)
@@ -34,7 +35,11 @@ class SourceRecord(MasteredModel):
         constraints = [
             models.UniqueConstraint(fields=["system", "entity_type", "source_id"], name="uniq_source_record_key")
         ]
-        indexes = [models.Index(fields=["system", "entity_type", "parent_source_id"])]
+        # Children awaiting a parent are found by parent_source_id. It leads this index so that the unique
+        # key above stays the only index matching a lookup by (system, entity_type, source_id): with
+        # stale statistics (a bulk load before autovacuum's next analyze) PostgreSQL otherwise picked this
+        # one for that lookup and filtered every row of the system, 85 ms per ingest batch at 100,000 rows.
+        indexes = [models.Index(fields=["parent_source_id", "system", "entity_type"], name="sourcerecord_parent_idx")]
 
     def __str__(self) -> str:
         return f"{self.system.code}/{self.entity_type}/{self.source_id}"
@@ -49,7 +54,8 @@ class CrossReference(MasteredModel):
     """A golden ID ↔ (system, ID) pair: how other systems' keys resolve to golden records."""
 
     golden = models.ForeignKey(GoldenRecord, on_delete=models.PROTECT, related_name="xrefs")
-    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="xrefs")
+    # No index of its own: the unique key below leads with system.
+    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="xrefs", db_index=False)
     entity_type = models.CharField(max_length=20, choices=EntityType.choices)
     external_id = models.CharField(max_length=255)
     kind = models.CharField(max_length=10, choices=XrefKind.choices, default=XrefKind.SOURCE)

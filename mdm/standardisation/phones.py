@@ -52,11 +52,11 @@ def normalise_phone(raw: str | None, *, default_country: str | None = None) -> P
         # "00" is the international prefix in most of the world, but not the region's own (US dials 011),
         # and with no region at all libphonenumber cannot read it; a "+" reading is the fallback.
         candidates.append("+" + text[2:])
-    best = None
+    best, valid = None, False
     for candidate in candidates:
         number = _parse(candidate, region)
         if number is not None and phonenumbers.is_valid_number(number):
-            best = number
+            best, valid = number, True
             break
         best = best or number
     # A number of impossible length for its country is no phone number. Nor is an invalid one whose
@@ -64,7 +64,6 @@ def normalise_phone(raw: str | None, *, default_country: str | None = None) -> P
     if best is None or not phonenumbers.is_possible_number(best):
         return Phone(e164=None, valid=False, raw=raw)
     e164 = _e164(best)
-    valid = phonenumbers.is_valid_number(best)
     if not valid and _e164(_parse(e164, None)) != e164:
         return Phone(e164=None, valid=False, raw=raw)
     return Phone(e164=e164, valid=valid, raw=raw)

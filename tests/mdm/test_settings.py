@@ -72,3 +72,13 @@ def test_production_refuses_to_start_without_its_secrets_and_services(missing: s
 def test_a_bad_value_names_the_variable() -> None:
     result = _manage("check", DJANGO_DEBUG="maybe")
     assert result.returncode != 0 and "DJANGO_DEBUG='maybe' is not a valid boolean" in result.stderr
+
+
+def test_every_scheduled_task_exists() -> None:
+    from django.conf import settings as django_settings
+
+    from mdm.celery import app
+
+    app.loader.import_default_modules()
+    for name, entry in django_settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, name
