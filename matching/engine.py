@@ -1,84 +1,301 @@
-"""Who is this record? The matcher's entry point, called by ingest for every new source record.
+"""Who is this record? The matcher's entry point: block, compare, score, decide, explain.
 
-This first version links deterministically on strong keys only (the same valid tax ID in the same
-country; the same GTIN; the same SKU), read from the indexed BlockingKey table. The fuzzy matcher
-replaces `link_new_records` behind the same signature.
+`match_new_records` is called by ingest for every batch of new source records; `match_on_entry`
+answers the same question for a record that is not stored (a CRM's "new account" form) and writes
+nothing. Both find candidates through the indexed BlockingKey table, score them with the active
+MatchModel (Fellegi-Sunter, matching/scoring.py) and decide with the entity type's MatchSettings:
+
+- at or above auto-link: the record joins that golden record, but only if it matches the golden
+  record's cluster, not one member of it (no chaining through a weak link), and only if no other
+  golden record also clears auto-link (two would be a steward's call);
+- between review and auto-link: the record gets a golden record of its own and a MatchCandidate
+  pairs it with each likely duplicate, with the explanation, for a steward;
+- below review: a new golden record.
+
+Records of one batch are matched in order, each against the hub and against the batch's earlier
+records, so a file holding a duplicate twice makes one golden record, not two.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
-from matching.models import BlockingKey
+from django.db import connection
+
+from matching.features import Features, blocking_keys, features
+from matching.models import BlockingKey, MatchModel, MatchOutcome, MatchProfile, MatchSettings
+from matching.scoring import DEFAULT_PARAMETERS, Score, Scorer
 from mdm.models import GoldenStatus, SourceRecord
+
+# At most this many candidate golden records are scored per record: those sharing the most (and the
+# rarest) blocking keys with it. A true duplicate shares several keys; a crowd sharing one common
+# word does not get compared at all.
+MAX_CANDIDATES = 12
+# A cluster larger than this is judged on its best-matching members.
+CLUSTER_SAMPLE = 20
+# "Matches the cluster": at least this share of the members sampled score at or above review.
+CLUSTER_SUPPORT = 0.8
 
 
 @dataclass(frozen=True)
+class Target:
+    """A golden record a record may join: an existing one (golden_pk) or one made earlier in this batch (group)."""
+
+    golden_pk: int | None = None
+    group: int | None = None
+
+
+@dataclass
+class CandidateScore:
+    """A candidate golden record's score against one record: the best member's score and the cluster check."""
+
+    target: Target
+    best: Score
+    member_probabilities: list[float]
+    supported: bool
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "probability": round(self.best.probability, 6),
+            "match_weight": round(self.best.weight, 3),
+            "members_compared": len(self.member_probabilities),
+            "cluster_supported": self.supported,
+        }
+
+
+@dataclass
 class LinkDecision:
-    """Where a new source record goes: an existing golden record, or a new one shared with its group."""
+    """Where a new source record goes, why, and what a steward should look at."""
 
     golden_pk: int | None
     group: int
+    outcome: str
     reason: str
+    probability: float | None = None
+    explanation: dict[str, Any] = field(default_factory=dict)
+    candidates: list[CandidateScore] = field(default_factory=list)
+    review: list[CandidateScore] = field(default_factory=list)
+    features: Features = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
 
 
-class _UnionFind:
-    def __init__(self, size: int) -> None:
-        self.parent = list(range(size))
+@dataclass(frozen=True)
+class MatchContext:
+    """The model and thresholds in force for one entity type."""
 
-    def find(self, item: int) -> int:
-        while self.parent[item] != item:
-            self.parent[item] = self.parent[self.parent[item]]
-            item = self.parent[item]
-        return item
-
-    def union(self, a: int, b: int) -> None:
-        root_a, root_b = self.find(a), self.find(b)
-        if root_a != root_b:
-            self.parent[max(root_a, root_b)] = min(root_a, root_b)
+    entity_type: str
+    model_version: int
+    scorer: Scorer
+    review_threshold: float
+    auto_link_threshold: float
+    max_block_size: int
 
 
-def link_new_records(entity_type: str, keys_per_record: Sequence[Sequence[str]]) -> list[LinkDecision]:
-    """Decide, for each new record (given by its strong keys), which golden record it joins.
+def match_context(entity_type: str) -> MatchContext:
+    """The active model and the settings of an entity type (built-in defaults until any are stored)."""
+    model = MatchModel.objects.filter(entity_type=entity_type, is_active=True).first()
+    settings = MatchSettings.objects.filter(entity_type=entity_type).first() or MatchSettings(entity_type=entity_type)
+    parameters = model.parameters if model else DEFAULT_PARAMETERS
+    return MatchContext(
+        entity_type=entity_type,
+        model_version=model.version if model else 0,
+        scorer=_scorer(model.pk if model else None, parameters),
+        review_threshold=settings.review_threshold,
+        auto_link_threshold=settings.auto_link_threshold,
+        max_block_size=settings.max_block_size,
+    )
 
-    Records of one batch that share a key join each other; a group whose keys already belong to an
-    active golden record joins it (the oldest, if the keys point at several).
-    """
-    all_keys = {key for keys in keys_per_record for key in keys}
-    existing: dict[str, set[int]] = defaultdict(set)
-    if all_keys:
-        rows = BlockingKey.objects.filter(
-            entity_type=entity_type, key__in=all_keys, golden__status=GoldenStatus.ACTIVE
-        ).values_list("key", "golden_id")
-        for key, golden_pk in rows:
-            existing[key].add(golden_pk)
-    groups = _UnionFind(len(keys_per_record))
-    first_holder: dict[str, int] = {}
-    for index, keys in enumerate(keys_per_record):
-        for key in keys:
-            if key in first_holder:
-                groups.union(first_holder[key], index)
-            else:
-                first_holder[key] = index
-    group_golden: dict[int, tuple[int, str]] = {}
-    for index, keys in enumerate(keys_per_record):
-        root = groups.find(index)
-        for key in keys:
-            for golden_pk in existing.get(key, ()):
-                best = group_golden.get(root)
-                if best is None or golden_pk < best[0]:
-                    group_golden[root] = (golden_pk, key)
-    decisions = []
-    for index, keys in enumerate(keys_per_record):
-        root = groups.find(index)
-        if root in group_golden:
-            golden_pk, key = group_golden[root]
-            decisions.append(LinkDecision(golden_pk, root, f"strong key {key}"))
-        elif keys and root != index:
-            decisions.append(LinkDecision(None, root, "strong key shared within the batch"))
+
+_SCORERS: dict[int | None, Scorer] = {}
+
+
+def _scorer(model_pk: int | None, parameters: dict[str, Any]) -> Scorer:
+    """Scorers by model row: a stored model's parameters never change, so its scorer is built once."""
+    if model_pk not in _SCORERS or model_pk is None:
+        _SCORERS[model_pk] = Scorer(parameters)
+    return _SCORERS[model_pk]
+
+
+# --- Blocking --------------------------------------------------------------------------------------
+
+
+def _keyed_goldens(entity_type: str, keys: set[str], cap: int) -> dict[str, list[int]]:
+    """The golden records filed under each key, leaving out keys held by more than `cap` source records."""
+    if not keys:
+        return {}
+    limit = cap + 1
+    rows: list[tuple[str, int]] = []
+    ordered = sorted(keys)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT k.key, b.golden_id FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("
+                " SELECT golden_id FROM matching_blockingkey WHERE entity_type = %s AND key = k.key LIMIT %s) b",
+                [ordered, entity_type, limit],
+            )
+            rows = cursor.fetchall()
         else:
-            decisions.append(LinkDecision(None, root, "no match: new golden record"))
-    return decisions
+            for start in range(0, len(ordered), 500):
+                chunk = ordered[start : start + 500]
+                marks = ", ".join(["%s"] * len(chunk))
+                sql = (  # only placeholders are interpolated
+                    "SELECT key, golden_id FROM (SELECT key, golden_id, ROW_NUMBER() OVER (PARTITION BY key) AS n"  # noqa: S608
+                    f" FROM matching_blockingkey WHERE entity_type = %s AND key IN ({marks})) WHERE n <= %s"
+                )
+                cursor.execute(sql, [entity_type, *chunk, limit])
+                rows.extend(cursor.fetchall())
+    found: dict[str, list[int]] = defaultdict(list)
+    for key, golden_pk in rows:
+        found[key].append(golden_pk)
+    return {key: sorted(set(pks)) for key, pks in found.items() if len(pks) <= cap}
+
+
+def _rank(shared: dict[Any, float], limit: int) -> list[Any]:
+    return [target for target, _ in sorted(shared.items(), key=lambda item: (-item[1], str(item[0])))[:limit]]
+
+
+def _key_weight(key: str, holders: int) -> float:
+    """How much sharing a key says: identifiers a lot, a word shared with many records little."""
+    base = 4.0 if key.startswith(("tax:", "gtin:", "sku:", "nid:", "tel:", "eml:", "dom:")) else 1.0
+    return base / (1 + holders) ** 0.5
+
+
+# --- Deciding -----------------------------------------------------------------------------------------
+
+
+def _score_target(
+    context: MatchContext, found: Features, target: Target, members: Sequence[Features]
+) -> CandidateScore | None:
+    scores = [score for member in members if (score := context.scorer.score(found, member)) is not None]
+    if not scores:
+        return None
+    scores.sort(key=lambda score: -score.weight)
+    sample = scores[:CLUSTER_SAMPLE]
+    probabilities = [score.probability for score in sample]
+    support = sum(p >= context.review_threshold for p in probabilities) / len(probabilities)
+    return CandidateScore(target, scores[0], probabilities, support >= CLUSTER_SUPPORT)
+
+
+def _decide(context: MatchContext, scored: list[CandidateScore]) -> tuple[str, CandidateScore | None, str]:
+    """(outcome, the candidate joined or None, reason) for a record's scored candidates, best first."""
+    auto = [c for c in scored if c.best.probability >= context.auto_link_threshold]
+    linkable = [c for c in auto if c.supported]
+    if len(auto) == 1 and linkable:
+        return MatchOutcome.AUTO_LINKED, linkable[0], f"match probability {linkable[0].best.probability:.4f}"
+    if len(auto) > 1:
+        return MatchOutcome.REVIEW, None, f"{len(auto)} golden records clear the auto-link threshold"
+    if auto:
+        return MatchOutcome.REVIEW, None, "matches one member of the golden record, not its cluster"
+    if scored and scored[0].best.probability >= context.review_threshold:
+        return MatchOutcome.REVIEW, None, f"possible duplicate, probability {scored[0].best.probability:.4f}"
+    return MatchOutcome.NEW, None, "no match: new golden record"
+
+
+def _profiles(entity_type: str, golden_pks: Iterable[int]) -> dict[int, list[Features]]:
+    members: dict[int, list[Features]] = defaultdict(list)
+    rows = MatchProfile.objects.filter(
+        entity_type=entity_type, golden_id__in=list(golden_pks), golden__status=GoldenStatus.ACTIVE
+    ).values_list("golden_id", "features")
+    for golden_pk, found in rows:
+        members[golden_pk].append(found)
+    return members
+
+
+def match_new_records(
+    entity_type: str, values: Sequence[dict[str, Any]], *, context: MatchContext | None = None
+) -> tuple[MatchContext, list[LinkDecision]]:
+    """Decide, for each new record (standardised values), which golden record it joins; in order."""
+    context = context or match_context(entity_type)
+    found_all = [features(entity_type, item) for item in values]
+    keys_all = [blocking_keys(entity_type, found) for found in found_all]
+    keyed = _keyed_goldens(entity_type, {key for keys in keys_all for key in keys}, context.max_block_size)
+
+    # Shortlist each record's hub candidates first, so only their profiles are read.
+    shortlists: list[list[int]] = []
+    for keys in keys_all:
+        shared: dict[int, float] = defaultdict(float)
+        for key in keys:
+            holders = keyed.get(key, ())
+            for golden_pk in holders:
+                shared[golden_pk] += _key_weight(key, len(holders))
+        shortlists.append(_rank(shared, MAX_CANDIDATES))
+    members: dict[Target, list[Features]] = {
+        Target(golden_pk=pk): profile
+        for pk, profile in _profiles(entity_type, {pk for shortlist in shortlists for pk in shortlist}).items()
+    }
+
+    batch_keys: dict[str, list[Target]] = defaultdict(list)  # keys of this batch's records so far
+    decisions: list[LinkDecision] = []
+    for index, (found, keys, shortlist) in enumerate(zip(found_all, keys_all, shortlists, strict=True)):
+        targets = [Target(golden_pk=pk) for pk in shortlist if Target(golden_pk=pk) in members]
+        shared: dict[Target, float] = defaultdict(float)
+        for key in keys:
+            holders = batch_keys.get(key, ())
+            if len(holders) <= context.max_block_size:
+                for target in holders:
+                    shared[target] += _key_weight(key, len(holders))
+        targets += [target for target in _rank(shared, MAX_CANDIDATES) if target not in targets]
+        scored = [
+            result
+            for target in targets
+            if (result := _score_target(context, found, target, members.get(target, ()))) is not None
+        ]
+        scored.sort(key=lambda candidate: -candidate.best.weight)
+        outcome, joined, reason = _decide(context, scored)
+        if joined is not None:
+            target = joined.target
+            golden_pk, group = target.golden_pk, target.group if target.group is not None else index
+        else:
+            target, golden_pk, group = Target(group=index), None, index
+        review = [c for c in scored if c.best.probability >= context.review_threshold] if outcome == "review" else []
+        decisions.append(
+            LinkDecision(
+                golden_pk=golden_pk,
+                group=group,
+                outcome=outcome,
+                reason=reason,
+                probability=scored[0].best.probability if scored else None,
+                explanation=(joined or (scored[0] if scored else None)).best.explanation() if scored else {},
+                candidates=scored[:5],
+                review=review[:5],
+                features=found,
+                keys=keys,
+            )
+        )
+        members.setdefault(target, []).append(found)
+        for key in keys:
+            if target not in batch_keys[key]:
+                batch_keys[key].append(target)
+    return context, decisions
+
+
+def match_on_entry(entity_type: str, values: dict[str, Any], *, limit: int = 5) -> dict[str, Any]:
+    """Does this record already exist? The top candidates with probabilities and explanations; writes nothing."""
+    context = match_context(entity_type)
+    found = features(entity_type, values)
+    keys = blocking_keys(entity_type, found)
+    keyed = _keyed_goldens(entity_type, set(keys), context.max_block_size)
+    shared: dict[int, float] = defaultdict(float)
+    for key in keys:
+        for golden_pk in keyed.get(key, ()):
+            shared[golden_pk] += _key_weight(key, len(keyed[key]))
+    profiles = _profiles(entity_type, _rank(shared, MAX_CANDIDATES))
+    scored = [
+        result
+        for pk, profile in profiles.items()
+        if (result := _score_target(context, found, Target(golden_pk=pk), profile)) is not None
+    ]
+    scored.sort(key=lambda candidate: -candidate.best.weight)
+    outcome, joined, reason = _decide(context, scored)
+    return {
+        "context": context,
+        "outcome": outcome,
+        "reason": reason,
+        "joined": joined,
+        "candidates": [c for c in scored if c.best.probability >= context.review_threshold][:limit] or scored[:1],
+        "keys": keys,
+    }
 
 
 def blocking_keys_replace(source_records: Sequence[SourceRecord], keys: Sequence[Sequence[str]]) -> None:
@@ -92,4 +309,18 @@ def blocking_keys_replace(source_records: Sequence[SourceRecord], keys: Sequence
             for key in dict.fromkeys(record_keys)
         ],
         batch_size=2000,
+    )
+
+
+def match_profiles_replace(source_records: Sequence[SourceRecord], found: Sequence[Features]) -> None:
+    """Store the match form of these source records, replacing any they had."""
+    MatchProfile.objects.filter(source_record_id__in=[record.pk for record in source_records]).delete()
+    MatchProfile.objects.bulk_create(
+        [
+            MatchProfile(
+                source_record_id=record.pk, golden_id=record.golden_id, entity_type=record.entity_type, features=item
+            )
+            for record, item in zip(source_records, found, strict=True)
+        ],
+        batch_size=1000,
     )

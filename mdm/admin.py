@@ -122,7 +122,7 @@ class CustomerAdmin(GoldenEntityAdmin):
     readonly_fields = ["golden_id", "version", "record_status", "sources", "lineage_table"]
     fieldsets = [
         ("Identity", {"fields": ["golden_id", "version", "record_status", "kind", "status"]}),
-        ("Names", {"fields": ["legal_name", "legal_name_core", "legal_form", "trade_name"]}),
+        ("Names", {"fields": ["legal_name", "legal_name_core", "legal_form", "trade_name", "first_name", "last_name"]}),
         ("Person", {"fields": ["date_of_birth", "national_id"], "classes": ["collapse"]}),
         ("Tax", {"fields": ["tax_id", "tax_country", "tax_ids"]}),
         ("Addresses", {"fields": ["legal_address", "billing_address", "shipping_address"]}),

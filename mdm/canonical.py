@@ -68,6 +68,8 @@ def _standardise_customer(data: dict[str, Any]) -> Standardised:
     if not legal_name and values["kind"] == "person":
         legal_name = f"{data.get('first_name', '')} {data.get('last_name', '')}".strip()
     values["legal_name"] = legal_name
+    values["first_name"] = data.get("first_name") or ""
+    values["last_name"] = data.get("last_name") or ""
     values["trade_name"] = data.get("trade_name") or ""
     values["date_of_birth"] = _jsonable(data.get("date_of_birth"))
     values["national_id"] = "".join((data.get("national_id") or "").upper().split())

@@ -18,7 +18,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from matching.engine import blocking_keys_replace, link_new_records
+from matching.engine import blocking_keys_replace, match_new_records, match_profiles_replace
+from matching.features import blocking_keys, features
+from matching.recording import record_decisions
 from mdm.canonical import payload_hash, standardise
 from mdm.context import acting
 from mdm.contracts import FieldError, validate_record
@@ -55,6 +57,7 @@ class RecordOutcome:
     errors: list[FieldError] = field(default_factory=list)
     issues: list[dict[str, str]] = field(default_factory=list)
     link: str = ""
+    match: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "source_id": self.source_id, "status": self.status}
@@ -66,6 +69,8 @@ class RecordOutcome:
             data["issues"] = self.issues
         if self.link:
             data["link"] = self.link
+        if self.match:
+            data["match"] = self.match
         return data
 
 
@@ -199,7 +204,7 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
         changed.append((item, record))
         outcomes.append(RecordOutcome(item.index, item.source_id, UPDATED, record.golden.golden_id, issues=item.issues))
 
-    decisions = link_new_records(entity_type, [item.keys for item in fresh])
+    context, decisions = match_new_records(entity_type, [item.standardised for item in fresh])
     new_goldens: dict[int, GoldenRecord] = {}
     for decision in decisions:
         if decision.golden_pk is None and decision.group not in new_goldens:
@@ -231,7 +236,15 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
             )
         )
         outcomes.append(
-            RecordOutcome(item.index, item.source_id, CREATED, golden_id, issues=item.issues, link=decision.reason)
+            RecordOutcome(
+                item.index,
+                item.source_id,
+                CREATED,
+                golden_id,
+                issues=item.issues,
+                link=decision.reason,
+                match=decision.outcome,
+            )
         )
     bulk_create_tracked(new_records, SourceRecord)
     bulk_update_tracked(
@@ -263,7 +276,15 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
         CrossReference,
     )
     touched = new_records + [record for _, record in changed]
-    blocking_keys_replace(touched, [item.keys for item in fresh] + [item.keys for item, _ in changed])
+    # A changed record's match form and keys are refreshed; it stays on its golden record (re-matching an
+    # update is `manage.py match`'s job, so a steward's merge is never undone by a later edit).
+    changed_features = [features(entity_type, item.standardised) for item, _ in changed]
+    blocking_keys_replace(
+        touched,
+        [decision.keys for decision in decisions] + [blocking_keys(entity_type, found) for found in changed_features],
+    )
+    match_profiles_replace(touched, [decision.features for decision in decisions] + changed_features)
+    record_decisions(context, new_records, decisions, {golden.pk: golden for golden in new_goldens.values()})
     created_goldens = {golden.pk for golden in new_goldens.values()}
     new_golden_sources: dict[int, list[SourceView]] = {pk: [] for pk in created_goldens}
     for record in new_records:

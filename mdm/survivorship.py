@@ -14,6 +14,8 @@ from typing import Any
 CUSTOMER_ATTRIBUTES: tuple[str, ...] = (
     "kind",
     "legal_name",
+    "first_name",
+    "last_name",
     "trade_name",
     "date_of_birth",
     "national_id",

@@ -43,6 +43,8 @@ class CustomerSerializer(GoldenIdentityMixin, serializers.ModelSerializer):
             "legal_name_core",
             "legal_form",
             "trade_name",
+            "first_name",
+            "last_name",
             "date_of_birth",
             "national_id",
             "tax_id",

@@ -91,6 +91,8 @@ class Customer(GoldenAttributes):
     )
     legal_form = models.CharField(max_length=40, blank=True, default="", help_text="Canonical legal-form suffix.")
     trade_name = models.CharField(max_length=255, blank=True, default="")
+    first_name = models.CharField(max_length=120, blank=True, default="", help_text="Persons only.")
+    last_name = models.CharField(max_length=120, blank=True, default="", help_text="Persons only.")
     date_of_birth = models.DateField(null=True, blank=True)
     national_id = models.CharField(max_length=64, blank=True, default="")
     tax_ids = models.JSONField(default=list, blank=True, help_text="[{value, country, scheme, valid, error}]")

@@ -41,7 +41,10 @@ def test_list_filters_and_searches(reader: Any, salesforce: System) -> None:
 
 
 def test_cursor_pagination_walks_every_record_once(reader: Any, salesforce: System) -> None:
-    ids = load(salesforce, [customer(f"C{index}", tax_ids=[]) for index in range(7)])
+    names = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot", "Golf"]
+    ids = load(
+        salesforce, [customer(f"C{index}", tax_ids=[], legal_name=f"{name} AG") for index, name in enumerate(names)]
+    )
     seen: list[str] = []
     url = "/api/v1/customers/?page_size=3"
     while url:

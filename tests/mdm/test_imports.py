@@ -177,12 +177,15 @@ def test_bad_utf8_far_into_the_file_is_found_in_a_later_chunk(
 
 
 def test_jsonl_file_is_imported(tmp_path: Path, salesforce: System) -> None:
-    path = jsonl(tmp_path / "c.ndjson", [customer("A-1"), customer("A-2", tax_ids=[]), customer("A-3", tax_ids=[])])
-    summary, errors = import_file(path, salesforce)
+    records = [
+        customer("A-1"),
+        customer("A-2", legal_name="Alpha Handel GmbH", tax_ids=[]),
+        customer("A-3", legal_name="Beta Bau AG", tax_ids=[]),
+    ]
+    summary, errors = import_file(jsonl(tmp_path / "c.ndjson", records), salesforce)
     assert (summary.lines, summary.created, summary.rejected, errors) == (3, 3, 0, [])
     assert summary.fmt == "jsonl"
-    # A-1 stands alone; share nothing strong, so three golden records.
-    assert GoldenRecord.objects.count() == 3
+    assert GoldenRecord.objects.count() == 3  # three different companies
 
 
 def test_bad_json_line_does_not_stop_the_rest(tmp_path: Path, salesforce: System) -> None:

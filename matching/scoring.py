@@ -1,0 +1,258 @@
+"""Score: Fellegi-Sunter match weights, their estimation by EM, and the explanation of every score.
+
+For each comparison level, m is the probability of that level among true matches and u among
+non-matches; its match weight is log2(m / u). A pair's weight is the prior weight
+log2(lambda / (1 - lambda)) (lambda: the chance that two candidate records match before looking)
+plus the weights of the levels hit; its probability is 2^w / (1 + 2^w). A missing value weighs 0.
+
+Parameters are a plain dict, stored with a version in MatchModel:
+
+    {"organisation": {"lambda": 0.0001, "comparisons": {"name": {"m": [...], "u": [...]}, ...}}, ...}
+
+`DEFAULT_PARAMETERS` are hand-set starting values (what a match and a non-match typically look like);
+`estimate` re-estimates them without labels: u from random pairs (which are almost all non-matches,
+as Splink does), then m and lambda by expectation maximisation over candidate pairs with u held
+fixed. Steward labels, when given, fix those pairs' match probability to 0 or 1 during EM.
+EM is written here rather than taken from recordlinkage: its ECM classifier models binary agreement
+only, and the levels here are graded (exact / close / far).
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from matching.comparisons import COMPARISONS, MISSING, Outcome, comparisons_for
+from matching.features import Features
+
+Parameters = dict[str, Any]
+_FLOOR = 1e-6
+
+
+def _kind(lam: float, **comparisons: tuple[list[float], list[float]]) -> dict[str, Any]:
+    return {"lambda": lam, "comparisons": {name: {"m": m, "u": u} for name, (m, u) in comparisons.items()}}
+
+
+DEFAULT_PARAMETERS: Parameters = {
+    "organisation": _kind(
+        0.001,
+        name=([0.62, 0.2, 0.1, 0.07, 0.01], [0.0004, 0.002, 0.02, 0.08, 0.8976]),
+        tax_id=([0.97, 0.03], [0.00001, 0.99999]),
+        phone=([0.75, 0.25], [0.0002, 0.9998]),
+        domain=([0.85, 0.15], [0.001, 0.999]),
+        address=([0.6, 0.15, 0.1, 0.15], [0.001, 0.01, 0.05, 0.939]),
+        country=([0.98, 0.02], [0.25, 0.75]),
+    ),
+    "person": _kind(
+        0.001,
+        first_name=([0.8, 0.1, 0.05, 0.05], [0.006, 0.004, 0.03, 0.96]),
+        last_name=([0.8, 0.1, 0.05, 0.05], [0.002, 0.002, 0.02, 0.976]),
+        date_of_birth=([0.85, 0.1, 0.05], [0.0004, 0.005, 0.9946]),
+        national_id=([0.85, 0.1, 0.05], [0.00001, 0.0001, 0.99989]),
+        street=([0.7, 0.15, 0.05, 0.1], [0.001, 0.005, 0.05, 0.944]),
+        postcode=([0.8, 0.1, 0.1], [0.002, 0.01, 0.988]),
+        city=([0.8, 0.1, 0.1], [0.01, 0.01, 0.98]),
+        phone=([0.75, 0.25], [0.0002, 0.9998]),
+        email=([0.8, 0.2], [0.0001, 0.9999]),
+    ),
+    "product": _kind(
+        0.001,
+        gtin=([0.97, 0.03], [0.00001, 0.99999]),
+        sku=([0.9, 0.05, 0.05], [0.00005, 0.001, 0.99895]),
+        name=([0.6, 0.25, 0.1, 0.05], [0.001, 0.005, 0.05, 0.944]),
+        unit=([0.95, 0.05], [0.5, 0.5]),
+        category=([0.9, 0.1], [0.1, 0.9]),
+        price=([0.8, 0.1, 0.1], [0.01, 0.01, 0.98]),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One attribute's part in a score: the level hit, the values compared and the weight it added."""
+
+    attribute: str
+    label: str
+    level: str
+    similarity: float | None
+    left: Any
+    right: Any
+    weight: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "attribute": self.attribute,
+            "label": self.label,
+            "level": self.level,
+            "similarity": self.similarity,
+            "left": self.left,
+            "right": self.right,
+            "weight": round(self.weight, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Score:
+    """A pair's match weight, its probability, and the contributions that make it up."""
+
+    weight: float
+    probability: float
+    prior_weight: float
+    contributions: tuple[Contribution, ...]
+
+    def explanation(self) -> dict[str, Any]:
+        return {
+            "probability": round(self.probability, 6),
+            "match_weight": round(self.weight, 3),
+            "prior_weight": round(self.prior_weight, 3),
+            "attributes": [contribution.as_dict() for contribution in self.contributions],
+        }
+
+
+def probability(weight: float) -> float:
+    """The probability of a match weight (log2 odds), overflow-safe."""
+    if weight >= 0:
+        return 1.0 / (1.0 + 2.0**-weight)
+    odds = 2.0**weight
+    return odds / (1.0 + odds)
+
+
+def weight_of(probability_value: float) -> float:
+    """The match weight (log2 odds) of a probability."""
+    clipped = min(max(probability_value, 1e-15), 1 - 1e-15)
+    return math.log2(clipped / (1 - clipped))
+
+
+def level_weights(parameters: Parameters, kind: str) -> dict[str, list[float]]:
+    """log2(m/u) per level of each comparison of a kind."""
+    return {
+        name: [math.log2(max(m, _FLOOR) / max(u, _FLOOR)) for m, u in zip(spec["m"], spec["u"], strict=True)]
+        for name, spec in parameters[kind]["comparisons"].items()
+    }
+
+
+class Scorer:
+    """Scores pairs with one set of parameters; level weights are computed once."""
+
+    def __init__(self, parameters: Parameters) -> None:
+        self.parameters = parameters
+        self._weights = {kind: level_weights(parameters, kind) for kind in parameters}
+        self._prior = {kind: weight_of(parameters[kind]["lambda"]) for kind in parameters}
+
+    def score(self, left: Features, right: Features) -> Score | None:
+        """The score of two records, or None when they are of different kinds (a person and an organisation)."""
+        kind = left.get("kind")
+        if kind != right.get("kind") or kind not in self._weights:
+            return None
+        weights = self._weights[kind]
+        prior = self._prior[kind]
+        total = prior
+        contributions = []
+        for comparison in comparisons_for(left):
+            outcome: Outcome = comparison.compare(left, right)
+            if outcome.level == MISSING:
+                weight, level = 0.0, "missing"
+            else:
+                weight, level = weights[comparison.name][outcome.level], comparison.levels[outcome.level]
+            total += weight
+            contributions.append(
+                Contribution(
+                    comparison.name, comparison.label, level, outcome.similarity, outcome.left, outcome.right, weight
+                )
+            )
+        return Score(total, probability(total), prior, tuple(contributions))
+
+    def levels(self, left: Features, right: Features) -> list[int]:
+        """The level index of each comparison (MISSING as -1), for estimation."""
+        return [comparison.compare(left, right).level for comparison in comparisons_for(left)]
+
+
+# --- Estimation ------------------------------------------------------------------------------------
+
+
+def _frequencies(levels: np.ndarray, counts: np.ndarray, size: int, weights: np.ndarray | None = None) -> list[float]:
+    share = weights * counts if weights is not None else counts.astype(float)
+    present = levels != MISSING
+    totals = np.array([share[present & (levels == level)].sum() for level in range(size)], dtype=float)
+    totals += 0.5  # Laplace smoothing: a level never seen is rare, not impossible
+    return [float(value) for value in totals / totals.sum()]
+
+
+def estimate_u(kind: str, random_levels: Sequence[Sequence[int]]) -> dict[str, list[float]]:
+    """u per comparison: level frequencies among random pairs (nearly all of them non-matches)."""
+    comparisons = COMPARISONS[kind]
+    if not random_levels:
+        return {}
+    patterns, counts = np.unique(np.asarray(random_levels, dtype=np.int16), axis=0, return_counts=True)
+    return {
+        comparison.name: _frequencies(patterns[:, column], counts, len(comparison.levels))
+        for column, comparison in enumerate(comparisons)
+    }
+
+
+def estimate(
+    kind: str,
+    start: dict[str, Any],
+    candidate_levels: Sequence[Sequence[int]],
+    *,
+    u: dict[str, list[float]] | None = None,
+    labels: Sequence[int | None] | None = None,
+    iterations: int = 40,
+    tolerance: float = 1e-5,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Re-estimate one kind's parameters from the levels of candidate pairs; returns (parameters, report).
+
+    u is taken as given (from `estimate_u`) or kept from `start`; m and lambda are fitted by EM.
+    `labels` (1 match, 0 non-match, None unknown) pin a pair's match probability.
+    """
+    comparisons = COMPARISONS[kind]
+    params = {
+        "lambda": start["lambda"],
+        "comparisons": {
+            c.name: {
+                "m": list(start["comparisons"][c.name]["m"]),
+                "u": list((u or {}).get(c.name) or start["comparisons"][c.name]["u"]),
+            }
+            for c in comparisons
+        },
+    }
+    if not candidate_levels:
+        return params, {"pairs": 0, "iterations": 0, "converged": False}
+    matrix = np.asarray(candidate_levels, dtype=np.int16)
+    if labels is not None:
+        label_column = np.asarray([-1 if label is None else label for label in labels], dtype=np.int16)[:, None]
+        matrix = np.hstack([matrix, label_column])
+    patterns, counts = np.unique(matrix, axis=0, return_counts=True)
+    pinned = patterns[:, -1] if labels is not None else None
+    patterns = patterns[:, : len(comparisons)]
+    converged, iteration = False, 0
+    for iteration in range(1, iterations + 1):  # noqa: B007 (reported below)
+        log_m = np.zeros(len(patterns))
+        log_u = np.zeros(len(patterns))
+        for column, comparison in enumerate(comparisons):
+            m = np.log(np.maximum(np.asarray(params["comparisons"][comparison.name]["m"]), _FLOOR))
+            u_values = np.log(np.maximum(np.asarray(params["comparisons"][comparison.name]["u"]), _FLOOR))
+            levels = patterns[:, column]
+            present = levels != MISSING
+            log_m[present] += m[levels[present]]
+            log_u[present] += u_values[levels[present]]
+        lam = min(max(params["lambda"], 1e-9), 1 - 1e-9)
+        log_odds = math.log(lam / (1 - lam)) + log_m - log_u
+        posterior = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700)))
+        if pinned is not None:
+            posterior = np.where(pinned == 1, 1.0, np.where(pinned == 0, 0.0, posterior))
+        new_lambda = float((posterior * counts).sum() / counts.sum())
+        change = abs(new_lambda - params["lambda"])
+        params["lambda"] = new_lambda
+        for column, comparison in enumerate(comparisons):
+            new_m = _frequencies(patterns[:, column], counts, len(comparison.levels), posterior)
+            old_m = params["comparisons"][comparison.name]["m"]
+            change = max(change, max(abs(a - b) for a, b in zip(new_m, old_m, strict=True)))
+            params["comparisons"][comparison.name]["m"] = new_m
+        if change < tolerance:
+            converged = True
+            break
+    report = {"pairs": int(counts.sum()), "patterns": len(patterns), "iterations": iteration, "converged": converged}
+    return params, report
