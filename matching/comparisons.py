@@ -176,7 +176,7 @@ ORGANISATION: tuple[Comparison, ...] = (
         "name",
         "Name (legal or trade, legal form and abbreviations normalised)",
         ("exact", "very close", "close", "similar", "different"),
-        fuzzy_list("names", (0.93, 0.85, 0.7)),
+        fuzzy_list("names", (0.92, 0.85, 0.7)),
     ),
     Comparison("tax_id", "Tax ID (valid ones)", ("same", "different"), shared("tax")),
     Comparison("phone", "Phone (E.164)", ("shared", "different"), shared("phones")),
