@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from matching.api import MatchView
 from mdm.api import views
 
 router = SimpleRouter(trailing_slash=True)
@@ -27,4 +28,5 @@ urlpatterns = [
     path("hierarchies/", views.HierarchyTypeListView.as_view(), name="hierarchy-list"),
     *hierarchy_relations,
     path("systems/", views.SystemListView.as_view(), name="system-list"),
+    path("match/", MatchView.as_view(), name="match"),
 ]

@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from matching.selectors import decisions_of, open_candidates_of
+from matching.serializers import GoldenMatchesSerializer, MatchDecisionSerializer, OpenCandidateSerializer
 from mdm.api import serializers as s
 from mdm.api.permissions import ReadScope, WriteScope
 from mdm.filters import CustomerFilterSet, ProductFilterSet
@@ -144,6 +146,20 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
         data["version_at"] = {"history_id": row.history_id, "history_date": row.history_date.isoformat()}
         data["lineage"] = row.lineage
         return Response(data)
+
+    @extend_schema(responses=GoldenMatchesSerializer)
+    @action(detail=True, methods=["get"])
+    def matches(self, request: Request, golden_id: str) -> Response:
+        """How the matcher placed each source record of this golden record, and the open duplicates it may have."""
+        golden = self.get_object().golden
+        limit = 200
+        return Response(
+            {
+                "golden_id": golden.golden_id,
+                "decisions": MatchDecisionSerializer(decisions_of(golden)[:limit], many=True).data,
+                "open_candidates": OpenCandidateSerializer(open_candidates_of(golden)[:limit], many=True).data,
+            }
+        )
 
     @action(detail=True, methods=["get"])
     def lineage(self, request: Request, golden_id: str) -> Response:

@@ -56,6 +56,8 @@ def endpoints(golden_id: str) -> list[tuple[str, str, str, Any]]:
         (READ, "get", f"/api/v1/hierarchies/customer_legal/{golden_id}/ancestors/", None),
         (READ, "get", f"/api/v1/hierarchies/customer_legal/{golden_id}/descendants/", None),
         (READ, "get", "/api/v1/systems/", None),
+        (READ, "get", f"/api/v1/customers/{golden_id}/matches/", None),
+        (READ, "post", "/api/v1/match/", {"entity_type": "customer", "record": customer("Q")}),
         (
             INGEST_SF,
             "post",

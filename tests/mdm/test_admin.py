@@ -53,6 +53,11 @@ def test_golden_customer_history_page(admin_client_: Client, golden: Customer) -
         "/admin/mdm/apikey/",
         "/admin/mdm/outboxevent/",
         "/admin/mdm/system/",
+        "/admin/matching/matchsettings/",
+        "/admin/matching/matchmodel/",
+        "/admin/matching/matchdecision/",
+        "/admin/matching/matchdecision/?outcome=new",
+        "/admin/matching/matchcandidate/",
     ],
 )
 def test_admin_lists_render(admin_client_: Client, golden: Customer, netsuite: System, path: str) -> None:
@@ -93,3 +98,13 @@ def test_new_api_key_is_shown_once(admin_client_: Client) -> None:
     key = ApiKey.objects.get(name="Data warehouse")
     assert f"mdm_{key.prefix}_" in page
     assert admin_client_.get(f"/admin/mdm/apikey/{key.pk}/change/").content.decode().count(f"mdm_{key.prefix}_") == 0
+
+
+def test_a_match_decision_page_shows_its_explanation(admin_client_: Client, golden: Customer, netsuite: System) -> None:
+    from matching.models import MatchDecision
+
+    ingest(system=netsuite, entity_type="customer", records=[customer("N-9")], actor=netsuite.service_user)
+    decision = MatchDecision.objects.get(source_record__source_id="N-9")
+    assert decision.outcome == "auto_linked"
+    page = admin_client_.get(f"/admin/matching/matchdecision/{decision.pk}/change/").content.decode()
+    assert "Match weight" in page and "Tax ID (valid ones)" in page
