@@ -11,6 +11,7 @@ Legal-form suffixes, abbreviations, case and word order are already gone from th
 (features.py), so "ACME Intl. Inc" and "Acme International Incorporated" compare as equal.
 """
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -55,11 +56,22 @@ def _best_pair(left: Sequence[str], right: Sequence[str], score: Callable[[str, 
     return best
 
 
+_NUMBER = re.compile(r"\d+")
+
+
 def _name_similarity(a: str, b: str) -> float:
-    """Names: the better of Jaro-Winkler (typos) and token-set ratio (word order, an extra word)."""
+    """Names: the better of Jaro-Winkler (typos) and token-set ratio (word order, an extra word).
+
+    Names that carry different numbers ("Unit 7" and "Unit 17", "Hotel 1" and "Hotel 2") name different
+    things however alike the rest is, so they are never more than "similar".
+    """
     if a == b:
         return 1.0
-    return max(JaroWinkler.normalized_similarity(a, b), fuzz.token_set_ratio(a, b) / 100 * 0.98)
+    similarity = max(JaroWinkler.normalized_similarity(a, b), fuzz.token_set_ratio(a, b) / 100 * 0.98)
+    numbers_a, numbers_b = _NUMBER.findall(a), _NUMBER.findall(b)
+    if numbers_a and numbers_b and sorted(numbers_a) != sorted(numbers_b):
+        similarity = min(similarity, 0.69)
+    return similarity
 
 
 def _thresholds(similarity: float, cuts: Sequence[float]) -> int:
@@ -178,6 +190,7 @@ ORGANISATION: tuple[Comparison, ...] = (
         ("exact", "very close", "close", "similar", "different"),
         fuzzy_list("names", (0.92, 0.85, 0.7)),
     ),
+    Comparison("legal_form", "Legal form (canonical: Ltd, GmbH, SAS…)", ("same", "different"), shared("forms")),
     Comparison("tax_id", "Tax ID (valid ones)", ("same", "different"), shared("tax")),
     Comparison("phone", "Phone (E.164)", ("shared", "different"), shared("phones")),
     Comparison("domain", "Website or email domain", ("shared", "different"), shared("domains")),

@@ -31,9 +31,12 @@ from mdm.models import GoldenStatus, SourceRecord
 # At most this many candidate golden records are scored per record: those sharing the most (and the
 # rarest) blocking keys with it. A true duplicate shares several keys; a crowd sharing one common
 # word does not get compared at all.
-MAX_CANDIDATES = 12
-# A cluster larger than this is judged on its best-matching members.
-CLUSTER_SAMPLE = 20
+MAX_CANDIDATES = 8
+# A golden record is compared through at most this many of its source records (its newest), and a
+# cluster judged on them: enough to see a weak link, without comparing a record with 50 copies of itself.
+CLUSTER_SAMPLE = 10
+# A golden record none of whose newest SCREEN_MEMBERS sources reaches review is no candidate.
+SCREEN_MEMBERS = 3
 # "Matches the cluster": at least this share of the members sampled score at or above review.
 CLUSTER_SUPPORT = 0.8
 
@@ -167,13 +170,24 @@ def _key_weight(key: str, holders: int) -> float:
 def _score_target(
     context: MatchContext, found: Features, target: Target, members: Sequence[Features]
 ) -> CandidateScore | None:
-    scores = [score for member in members if (score := context.scorer.score(found, member)) is not None]
+    """Score a record against a golden record's members (its newest CLUSTER_SAMPLE).
+
+    The first few members decide whether the golden record is a candidate at all; only then are the
+    rest compared, to check that the record matches the cluster and not one member of it.
+    """
+    sample = members[-CLUSTER_SAMPLE:]
+    scores: list[Score] = []
+    for position, member in enumerate(reversed(sample)):
+        score = context.scorer.score(found, member)
+        if score is not None:
+            scores.append(score)
+        if position + 1 == SCREEN_MEMBERS and all(s.probability < context.review_threshold for s in scores):
+            break
     if not scores:
         return None
     scores.sort(key=lambda score: -score.weight)
-    sample = scores[:CLUSTER_SAMPLE]
-    probabilities = [score.probability for score in sample]
-    support = sum(p >= context.review_threshold for p in probabilities) / len(probabilities)
+    probabilities = [score.probability for score in scores]
+    support = sum(p >= context.review_threshold for p in probabilities) / len(sample)
     return CandidateScore(target, scores[0], probabilities, support >= CLUSTER_SUPPORT)
 
 
@@ -197,7 +211,7 @@ def _profiles(entity_type: str, golden_pks: Iterable[int]) -> dict[int, list[Fea
     rows = MatchProfile.objects.filter(
         entity_type=entity_type, golden_id__in=list(golden_pks), golden__status=GoldenStatus.ACTIVE
     ).values_list("golden_id", "features")
-    for golden_pk, found in rows:
+    for golden_pk, found in rows.order_by("source_record_id"):
         members[golden_pk].append(found)
     return members
 
@@ -298,10 +312,13 @@ def match_on_entry(entity_type: str, values: dict[str, Any], *, limit: int = 5) 
     }
 
 
-def blocking_keys_replace(source_records: Sequence[SourceRecord], keys: Sequence[Sequence[str]]) -> None:
-    """Store the keys of these source records, replacing any they had."""
-    ids = [record.pk for record in source_records]
-    BlockingKey.objects.filter(source_record_id__in=ids).delete()
+def blocking_keys_replace(
+    source_records: Sequence[SourceRecord], keys: Sequence[Sequence[str]], *, new: int = 0
+) -> None:
+    """Store the keys of these source records, replacing any they had; the first `new` records have none yet."""
+    ids = [record.pk for record in source_records[new:]]
+    if ids:
+        BlockingKey.objects.filter(source_record_id__in=ids).delete()
     BlockingKey.objects.bulk_create(
         [
             BlockingKey(source_record_id=record.pk, golden_id=record.golden_id, entity_type=record.entity_type, key=key)
@@ -312,9 +329,11 @@ def blocking_keys_replace(source_records: Sequence[SourceRecord], keys: Sequence
     )
 
 
-def match_profiles_replace(source_records: Sequence[SourceRecord], found: Sequence[Features]) -> None:
-    """Store the match form of these source records, replacing any they had."""
-    MatchProfile.objects.filter(source_record_id__in=[record.pk for record in source_records]).delete()
+def match_profiles_replace(source_records: Sequence[SourceRecord], found: Sequence[Features], *, new: int = 0) -> None:
+    """Store the match form of these source records, replacing any they had; the first `new` have none yet."""
+    ids = [record.pk for record in source_records[new:]]
+    if ids:
+        MatchProfile.objects.filter(source_record_id__in=ids).delete()
     MatchProfile.objects.bulk_create(
         [
             MatchProfile(

@@ -86,11 +86,13 @@ def _located(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _organisation(values: dict[str, Any]) -> Features:
-    names = []
+    names, forms = [], []
     for raw in (values.get("legal_name"), values.get("trade_name")):
-        key = split_legal_form(raw).core_key if raw else ""
-        if key and key not in names:
-            names.append(key)
+        split = split_legal_form(raw) if raw else None
+        if split and split.core_key and split.core_key not in names:
+            names.append(split.core_key)
+        if split and split.legal_form and split.legal_form not in forms:
+            forms.append(split.legal_form)
     address = _located(values)
     domains = []
     if values.get("website"):
@@ -102,6 +104,7 @@ def _organisation(values: dict[str, Any]) -> Features:
     return {
         "kind": "organisation",
         "names": names,
+        "forms": forms,
         "tax": sorted(f"{tax['country']}:{tax['value']}" for tax in values.get("tax_ids") or [] if tax.get("valid")),
         "phones": sorted(values.get("phones") or []),
         "domains": sorted(domains),

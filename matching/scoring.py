@@ -39,7 +39,8 @@ DEFAULT_PARAMETERS: Parameters = {
     "organisation": _kind(
         0.01,
         name=([0.62, 0.2, 0.1, 0.07, 0.01], [0.0004, 0.002, 0.02, 0.08, 0.8976]),
-        tax_id=([0.99, 0.01], [0.00001, 0.99999]),
+        legal_form=([0.9, 0.1], [0.3, 0.7]),
+        tax_id=([0.995, 0.005], [0.00001, 0.99999]),
         phone=([0.75, 0.25], [0.0002, 0.9998]),
         domain=([0.85, 0.15], [0.001, 0.999]),
         address=([0.6, 0.15, 0.1, 0.15], [0.001, 0.01, 0.05, 0.939]),
@@ -137,6 +138,14 @@ class Scorer:
     """Scores pairs with one set of parameters; level weights are computed once."""
 
     def __init__(self, parameters: Parameters) -> None:
+        # A model stored before a comparison existed scores it with the built-in starting values.
+        parameters = {
+            kind: {
+                **spec,
+                "comparisons": {**DEFAULT_PARAMETERS.get(kind, {}).get("comparisons", {}), **spec["comparisons"]},
+            }
+            for kind, spec in parameters.items()
+        }
         self.parameters = parameters
         self._weights = {kind: level_weights(parameters, kind) for kind in parameters}
         self._prior = {kind: weight_of(parameters[kind]["lambda"]) for kind in parameters}

@@ -7,9 +7,11 @@ database work itself. `QuotingListDumper` quotes every element with two `bytes.r
 instead: always quoting is valid in PostgreSQL's array input syntax, and it needs no scan to decide.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.backends.signals import connection_created
+from django.db.models import Model
 from django.dispatch import receiver
 
 try:
@@ -42,3 +44,39 @@ def tune_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
     """Install the faster array dumper on every new PostgreSQL connection."""
     if connection.vendor == "postgresql" and ListDumper is not None:
         connection.connection.adapters.register_dumper(list, QuotingListDumper)
+
+
+def bulk_update_unnest(objs: Sequence[Model], fields: Sequence[str], *, batch_size: int = 1000) -> None:
+    """Update these fields of these rows in one statement per batch (PostgreSQL): UPDATE … FROM UNNEST.
+
+    Django's bulk_update builds a CASE WHEN per field with a branch per row, which for a 30-column
+    golden customer row cost more than the rest of an ingest batch. This sends one array per column,
+    as Django's own bulk insert does on PostgreSQL. Values are prepared by each field, as save() would.
+    `updated_at` style auto_now fields are set by the caller, not here.
+    """
+    if not objs:
+        return
+    from django.db import connection
+
+    model = type(objs[0])
+    meta = model._meta
+    pk = meta.pk
+    concrete = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    columns = [pk, *concrete]
+    # Parameters are stripped from db_type so no value is truncated ("varchar(255)[]" -> "varchar[]").
+    arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in columns)
+    names = ", ".join(f"c{index}" for index in range(len(columns)))
+    assignments = ", ".join(f"{quote(field.column)} = v.c{index}" for index, field in enumerate(concrete, start=1))
+    table = quote(meta.db_table)
+    # Only quoted names from model metadata are interpolated; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM UNNEST({arrays}) AS v({names}) WHERE {table}.{quote(pk.column)} = v.c0"  # noqa: S608
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(objs), batch_size):
+            chunk = objs[start : start + batch_size]
+            params = [
+                [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in chunk] for field in columns
+            ]
+            cursor.execute(sql, params)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from mdm.context import current_actor, current_correlation_id, current_reason
+from mdm.db import bulk_update_unnest
 
 M = TypeVar("M", bound=models.Model)
 
@@ -66,7 +67,7 @@ def bulk_update_tracked(objs: Sequence[M], model: type[M], fields: list[str], *,
     if not objs:
         return
     if connection.vendor == "postgresql":
-        model._default_manager.bulk_update(list(objs), fields, batch_size=batch_size)
+        bulk_update_unnest(list(objs), fields, batch_size=batch_size)
         _copy_history_in_database(objs, model, "~")
         return
     bulk_update_with_history(list(objs), model, fields, batch_size=batch_size, **_provenance())

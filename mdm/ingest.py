@@ -282,8 +282,11 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
     blocking_keys_replace(
         touched,
         [decision.keys for decision in decisions] + [blocking_keys(entity_type, found) for found in changed_features],
+        new=len(new_records),
     )
-    match_profiles_replace(touched, [decision.features for decision in decisions] + changed_features)
+    match_profiles_replace(
+        touched, [decision.features for decision in decisions] + changed_features, new=len(new_records)
+    )
     record_decisions(context, new_records, decisions, {golden.pk: golden for golden in new_goldens.values()})
     created_goldens = {golden.pk for golden in new_goldens.values()}
     new_golden_sources: dict[int, list[SourceView]] = {pk: [] for pk in created_goldens}

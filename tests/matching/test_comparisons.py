@@ -40,6 +40,12 @@ def test_word_order_and_typos_are_close_not_exact() -> None:
     assert name_level("Northwind Traders", "Zenith Foods") == "different"
 
 
+def test_different_numbers_make_names_different_things() -> None:
+    assert name_level("Batch Company 7", "Batch Company 17") == "different"
+    assert name_level("Hotel 1 Berlin", "Hotel 2 Berlin") == "different"
+    assert name_level("Route 66 Diner", "Route 66 Diner") == "exact"
+
+
 def test_a_legal_form_alone_does_not_make_names_alike() -> None:
     # Same suffix, different companies: the suffix is gone before the names are compared.
     assert name_level("Alpha GmbH", "Omega GmbH") in ("similar", "different")
