@@ -33,8 +33,6 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-if os.environ.get("BENCH_EXTRA_PATH"):
-    sys.path.insert(0, os.environ["BENCH_EXTRA_PATH"])
 
 from _db import ROOT, fresh_database, setup_django  # noqa: E402 (the bench directory is put on the path first)
 
@@ -116,19 +114,12 @@ def dataset(name: str, records: int, seed: int) -> Iterator[tuple[str, dict[str,
 # --- Scoring ---------------------------------------------------------------------------------------------
 
 
-def pairs_in(clusters: dict[str, Any]) -> int:
-    sizes: dict[Any, int] = {}
-    for label in clusters.values():
-        sizes[label] = sizes.get(label, 0) + 1
-    return sum(size * (size - 1) // 2 for size in sizes.values())
-
-
 def scores(predicted: dict[str, Any], truth: dict[str, Any]) -> dict[str, float]:
     """Pairwise and B-cubed precision, recall and F1 of predicted clusters against true ones."""
-    from metrics import b_cubed, pairwise_from_clusters
+    from metrics import cluster_scores
 
-    pair = pairwise_from_clusters(predicted, truth)
-    cube = b_cubed(predicted, truth)
+    result = cluster_scores(predicted, truth)
+    pair, cube = result.pairwise, result.bcubed
     return {
         "precision": pair.precision,
         "recall": pair.recall,
@@ -157,11 +148,10 @@ def clear_data() -> None:
 
 
 def run_pass(data: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
+    from matching.models import MatchCandidate
     from mdm.ingest import ingest
     from mdm.maintenance import BULK_LOAD_SCALE_FACTOR, analyze_stale_tables
     from mdm.models import SourceRecord, System
-
-    from matching.models import MatchCandidate
 
     systems = {system.code: system for system in System.objects.all()}
     started = time.perf_counter()
@@ -231,15 +221,25 @@ def run_splink(name: str, data: list[tuple[str, dict[str, Any], str]]) -> dict[s
 
 
 def write_flat_companies(data: list[tuple[str, dict[str, Any], str]], path: Path) -> None:
-    from generate_companies import flat_row, FLAT_COLUMNS  # the generator's own flattening
-
     import csv
+
+    from generate_companies import FLAT_COLUMNS, flat_row  # the generator's own flattening
 
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=FLAT_COLUMNS)
         writer.writeheader()
         for system, record, entity in data:
             writer.writerow(flat_row(system, record, entity))
+
+
+def _row(cells: tuple[Any, ...]) -> str:
+    """One line of the results table: a label, then right-aligned figures (text cells as they are)."""
+    formats = ["{:>8,}", "{:>8.1f}", "{:>7.0f}", "{:>7.4f}", "{:>7.4f}", "{:>7.4f}", "{:>7.4f}", "{:>8,}"]
+    figures = [
+        f"{cell:>8}" if isinstance(cell, str) else fmt.format(cell)
+        for fmt, cell in zip(formats, cells[1:], strict=True)
+    ]
+    return " ".join([f"{cells[0]:<24}", *figures])
 
 
 def main() -> None:
@@ -261,7 +261,8 @@ def main() -> None:
     print(f"{args.dataset}: {len(data):,} records, {len({entity for *_, entity in data}):,} true entities")
     results["default"] = run_pass(data)
     started = time.perf_counter()
-    call_command("train_matcher", entity="customer", stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("train_matcher", entity="customer", stdout=quiet, stderr=quiet)
     results["train_seconds"] = time.perf_counter() - started
     clear_data()
     results["trained"] = run_pass(data)
@@ -269,18 +270,29 @@ def main() -> None:
     if args.splink:
         results["splink"] = run_splink(args.dataset, data)
 
-    print(f"\n{'pass':<22} {'records':>8} {'seconds':>8} {'rec/s':>7} {'P':>6} {'R':>6} {'F1':>6} {'B3 F1':>6} {'reviews':>8}")
+    header = ("", "records", "seconds", "rec/s", "P", "R", "F1", "B3 F1", "reviews")
+    print("\n" + _row(header))
     for label in ("default", "trained"):
         row = results[label]
+        figures = [row["records"], row["seconds"], row["records"] / row["seconds"], row["precision"], row["recall"]]
         print(
-            f"hub, {label + ' model':<17} {row['records']:>8,} {row['seconds']:>8.1f} {row['records'] / row['seconds']:>7.0f}"
-            f" {row['precision']:>6.4f} {row['recall']:>6.4f} {row['f1']:>6.4f} {row['bcubed_f1']:>6.4f} {row['reviews']:>8,}"
-            f"   (F1 if every review were accepted: {row['f1_reviews_accepted']:.4f})"
+            _row((f"hub, {label} model", *figures, row["f1"], row["bcubed_f1"], row["reviews"]))
+            + f"   F1 if every review were accepted: {row['f1_reviews_accepted']:.4f}"
         )
-    print(f"training (train_matcher): {results['train_seconds']:.1f} s; peak RSS of this process {results['peak_rss_mib']:.0f} MiB")
     splink = results.get("splink")
     if splink:
-        print(f"splink: {json.dumps(splink)}")
+        pairs, clusters = splink["pairs"], splink["clusters"]
+        total = splink["seconds"]["total"]
+        cells = (f"splink {splink['splink_version']}", splink["records"], total, splink["records"] / total)
+        cells += (clusters["pairwise"]["precision"], clusters["pairwise"]["recall"], clusters["pairwise"]["f1"])
+        print(
+            _row((*cells, clusters["bcubed"]["f1"], "-"))
+            + f"   threshold {splink['threshold']}; pairs before clustering P {pairs['precision']:.4f}"
+            f" R {pairs['recall']:.4f} F1 {pairs['f1']:.4f}; peak RSS {splink['peak_rss_mib']['total']:.0f} MiB"
+        )
+    print(
+        f"train_matcher: {results['train_seconds']:.1f} s; peak RSS of this process {results['peak_rss_mib']:.0f} MiB"
+    )
     if args.json:
         print(json.dumps(results))
 
