@@ -123,7 +123,7 @@ def _scorer(model_pk: int | None, parameters: dict[str, Any]) -> Scorer:
 # --- Blocking --------------------------------------------------------------------------------------
 
 
-def _keyed_goldens(entity_type: str, keys: set[str], cap: int) -> dict[str, list[int]]:
+def keyed_goldens(entity_type: str, keys: set[str], cap: int) -> dict[str, list[int]]:
     """The golden records filed under each key, leaving out keys held by more than `cap` source records."""
     if not keys:
         return {}
@@ -154,11 +154,11 @@ def _keyed_goldens(entity_type: str, keys: set[str], cap: int) -> dict[str, list
     return {key: sorted(set(pks)) for key, pks in found.items() if len(pks) <= cap}
 
 
-def _rank(shared: dict[Any, float], limit: int) -> list[Any]:
+def rank_targets(shared: dict[Any, float], limit: int) -> list[Any]:
     return [target for target, _ in sorted(shared.items(), key=lambda item: (-item[1], str(item[0])))[:limit]]
 
 
-def _key_weight(key: str, holders: int) -> float:
+def key_weight(key: str, holders: int) -> float:
     """How much sharing a key says: identifiers a lot, a word shared with many records little."""
     base = 4.0 if key.startswith(("tax:", "gtin:", "sku:", "nid:", "tel:", "eml:", "dom:")) else 1.0
     return base / (1 + holders) ** 0.5
@@ -167,7 +167,7 @@ def _key_weight(key: str, holders: int) -> float:
 # --- Deciding -----------------------------------------------------------------------------------------
 
 
-def _score_target(
+def score_target(
     context: MatchContext, found: Features, target: Target, members: Sequence[Features]
 ) -> CandidateScore | None:
     """Score a record against a golden record's members (its newest CLUSTER_SAMPLE).
@@ -206,7 +206,7 @@ def _decide(context: MatchContext, scored: list[CandidateScore]) -> tuple[str, C
     return MatchOutcome.NEW, None, "no match: new golden record"
 
 
-def _profiles(entity_type: str, golden_pks: Iterable[int]) -> dict[int, list[Features]]:
+def golden_profiles(entity_type: str, golden_pks: Iterable[int]) -> dict[int, list[Features]]:
     members: dict[int, list[Features]] = defaultdict(list)
     rows = MatchProfile.objects.filter(
         entity_type=entity_type, golden_id__in=list(golden_pks), golden__status=GoldenStatus.ACTIVE
@@ -223,7 +223,7 @@ def match_new_records(
     context = context or match_context(entity_type)
     found_all = [features(entity_type, item) for item in values]
     keys_all = [blocking_keys(entity_type, found) for found in found_all]
-    keyed = _keyed_goldens(entity_type, {key for keys in keys_all for key in keys}, context.max_block_size)
+    keyed = keyed_goldens(entity_type, {key for keys in keys_all for key in keys}, context.max_block_size)
 
     # Shortlist each record's hub candidates first, so only their profiles are read.
     shortlists: list[list[int]] = []
@@ -232,11 +232,11 @@ def match_new_records(
         for key in keys:
             holders = keyed.get(key, ())
             for golden_pk in holders:
-                shared[golden_pk] += _key_weight(key, len(holders))
-        shortlists.append(_rank(shared, MAX_CANDIDATES))
+                shared[golden_pk] += key_weight(key, len(holders))
+        shortlists.append(rank_targets(shared, MAX_CANDIDATES))
     members: dict[Target, list[Features]] = {
         Target(golden_pk=pk): profile
-        for pk, profile in _profiles(entity_type, {pk for shortlist in shortlists for pk in shortlist}).items()
+        for pk, profile in golden_profiles(entity_type, {pk for shortlist in shortlists for pk in shortlist}).items()
     }
 
     batch_keys: dict[str, list[Target]] = defaultdict(list)  # keys of this batch's records so far
@@ -248,12 +248,12 @@ def match_new_records(
             holders = batch_keys.get(key, ())
             if len(holders) <= context.max_block_size:
                 for target in holders:
-                    shared[target] += _key_weight(key, len(holders))
-        targets += [target for target in _rank(shared, MAX_CANDIDATES) if target not in targets]
+                    shared[target] += key_weight(key, len(holders))
+        targets += [target for target in rank_targets(shared, MAX_CANDIDATES) if target not in targets]
         scored = [
             result
             for target in targets
-            if (result := _score_target(context, found, target, members.get(target, ()))) is not None
+            if (result := score_target(context, found, target, members.get(target, ()))) is not None
         ]
         scored.sort(key=lambda candidate: -candidate.best.weight)
         outcome, joined, reason = _decide(context, scored)
@@ -289,16 +289,16 @@ def match_on_entry(entity_type: str, values: dict[str, Any], *, limit: int = 5) 
     context = match_context(entity_type)
     found = features(entity_type, values)
     keys = blocking_keys(entity_type, found)
-    keyed = _keyed_goldens(entity_type, set(keys), context.max_block_size)
+    keyed = keyed_goldens(entity_type, set(keys), context.max_block_size)
     shared: dict[int, float] = defaultdict(float)
     for key in keys:
         for golden_pk in keyed.get(key, ()):
-            shared[golden_pk] += _key_weight(key, len(keyed[key]))
-    profiles = _profiles(entity_type, _rank(shared, MAX_CANDIDATES))
+            shared[golden_pk] += key_weight(key, len(keyed[key]))
+    profiles = golden_profiles(entity_type, rank_targets(shared, MAX_CANDIDATES))
     scored = [
         result
         for pk, profile in profiles.items()
-        if (result := _score_target(context, found, Target(golden_pk=pk), profile)) is not None
+        if (result := score_target(context, found, Target(golden_pk=pk), profile)) is not None
     ]
     scored.sort(key=lambda candidate: -candidate.best.weight)
     outcome, joined, reason = _decide(context, scored)

@@ -11,6 +11,7 @@ from mdm.models.golden import (
     ProductStatus,
 )
 from mdm.models.hierarchy import HierarchyEdge, HierarchyType
+from mdm.models.merges import GoldenMerge
 from mdm.models.outbox import OutboxEvent, OutboxEventType, OutboxStatus
 from mdm.models.rules import Fallback, OwnershipRule
 from mdm.models.sources import CrossReference, SourceRecord, XrefKind
@@ -24,6 +25,7 @@ __all__ = [
     "CustomerStatus",
     "EntityType",
     "Fallback",
+    "GoldenMerge",
     "GoldenRecord",
     "GoldenStatus",
     "HierarchyEdge",
