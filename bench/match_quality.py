@@ -197,7 +197,7 @@ def run_pass(data: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
     return result
 
 
-def run_splink(name: str, data: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any] | None:
+def run_splink(name: str, data: list[tuple[str, dict[str, Any], str]], threshold: float) -> dict[str, Any] | None:
     python = ROOT / ".venv-splink" / "bin" / "python"
     if not python.exists():
         print("  (Splink skipped: run bench/setup_splink.sh first)", file=sys.stderr)
@@ -211,7 +211,17 @@ def run_splink(name: str, data: list[tuple[str, dict[str, Any], str]]) -> dict[s
             write_flat_companies(data, path)
             inputs = [str(path)]
         completed = subprocess.run(
-            [str(python), str(BENCH / "splink_run.py"), "--dataset", name, "--input", *inputs, "--json"],
+            [
+                str(python),
+                str(BENCH / "splink_run.py"),
+                "--dataset",
+                name,
+                "--input",
+                *inputs,
+                "--json",
+                "--threshold",
+                str(threshold),
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -248,6 +258,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000, help="companies only: source records generated")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--splink", action="store_true", help="also run Splink on the same data (.venv-splink)")
+    parser.add_argument("--splink-threshold", type=float, default=0.9, help="Splink's match probability threshold")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object too")
     args = parser.parse_args()
 
@@ -268,7 +279,7 @@ def main() -> None:
     results["trained"] = run_pass(data)
     results["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.splink:
-        results["splink"] = run_splink(args.dataset, data)
+        results["splink"] = run_splink(args.dataset, data, args.splink_threshold)
 
     header = ("", "records", "seconds", "rec/s", "P", "R", "F1", "B3 F1", "reviews")
     print("\n" + _row(header))

@@ -58,8 +58,8 @@ class MatchView(HubAPIView):
                 "candidates": [
                     {
                         "golden_id": golden_ids[c.target.golden_pk],
-                        "probability": round(c.best.probability, 6),
-                        "match_weight": round(c.best.weight, 3),
+                        "probability": round(c.probability, 6),
+                        "match_weight": round(c.weight, 3),
                         "cluster_supported": c.supported,
                         "members_compared": len(c.member_probabilities),
                         "explanation": c.best.explanation(),

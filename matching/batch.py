@@ -68,9 +68,9 @@ def _cluster_score(
     scored = [result for found in mine[-10:] if (result := score_target(context, found, target, theirs))]
     if not scored:
         return None, False
-    scored.sort(key=lambda result: -result.best.weight)
+    scored.sort(key=lambda result: -result.weight)
     best = scored[0]
-    mine_support = sum(result.best.probability >= context.review_threshold for result in scored) / len(scored)
+    mine_support = sum(result.probability >= context.review_threshold for result in scored) / len(scored)
     return best, best.supported and mine_support >= CLUSTER_SUPPORT
 
 
@@ -115,9 +115,9 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
             theirs = others.get(other) or []
             best, supported = _cluster_score(context, members[pk], theirs, Target(golden_pk=other))
             stats.compared_pairs += 1
-            if best is None or best.best.probability < context.review_threshold:
+            if best is None or best.probability < context.review_threshold:
                 continue
-            if best.best.probability >= context.auto_link_threshold and supported:
+            if best.probability >= context.auto_link_threshold and supported:
                 auto.append((other, best))
             else:
                 unclear.append((other, best))
@@ -128,8 +128,8 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
                     survivor=GoldenRecord(pk=other),
                     merged=GoldenRecord(pk=pk),
                     actor=actor,
-                    reason=f"batch match: probability {best.best.probability:.4f}",
-                    probability=best.best.probability,
+                    reason=f"batch match: probability {best.probability:.4f}",
+                    probability=best.probability,
                     explanation=best.best.explanation(),
                 )
                 stats.merged += 1
@@ -165,12 +165,12 @@ def _propose(context: MatchContext, golden_pk: int, candidates: list[tuple[int, 
             candidate_id=other,
             source_record_id=source,
             entity_type=context.entity_type,
-            probability=best.best.probability,
-            match_weight=best.best.weight,
+            probability=best.probability,
+            match_weight=best.weight,
             model_version=context.model_version,
             explanation=best.best.explanation(),
         )
-        for other, best in sorted(candidates, key=lambda item: -item[1].best.weight)[:5]
+        for other, best in sorted(candidates, key=lambda item: -item[1].weight)[:5]
         if other in active
     ]
     with acting(system_actor("matcher"), "batch match: possible duplicate"):

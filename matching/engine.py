@@ -17,7 +17,7 @@ records, so a file holding a duplicate twice makes one golden record, not two.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from django.db import connection
 
 from matching.features import Features, blocking_keys, features
 from matching.models import BlockingKey, MatchModel, MatchOutcome, MatchProfile, MatchSettings
-from matching.scoring import DEFAULT_PARAMETERS, Score, Scorer
+from matching.scoring import DEFAULT_PARAMETERS, Score, Scorer, probability, weight_of
 from mdm.models import GoldenStatus, SourceRecord
 
 # At most this many candidate golden records are scored per record: those sharing the most (and the
@@ -51,17 +51,32 @@ class Target:
 
 @dataclass
 class CandidateScore:
-    """A candidate golden record's score against one record: the best member's score and the cluster check."""
+    """A candidate golden record's score against one record: the best member's weight and the cluster check.
+
+    The explanation of the best member (`best`) is built on first use: most candidates are only ranked.
+    """
 
     target: Target
-    best: Score
+    weight: float
     member_probabilities: list[float]
     supported: bool
+    _explain: Callable[[], Score] = field(repr=False, compare=False)
+    _best: Score | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def probability(self) -> float:
+        return probability(self.weight)
+
+    @property
+    def best(self) -> Score:
+        if self._best is None:
+            self._best = self._explain()
+        return self._best
 
     def summary(self) -> dict[str, Any]:
         return {
-            "probability": round(self.best.probability, 6),
-            "match_weight": round(self.best.weight, 3),
+            "probability": round(self.probability, 6),
+            "match_weight": round(self.weight, 3),
             "members_compared": len(self.member_probabilities),
             "cluster_supported": self.supported,
         }
@@ -173,36 +188,45 @@ def score_target(
     """Score a record against a golden record's members (its newest CLUSTER_SAMPLE).
 
     The first few members decide whether the golden record is a candidate at all; only then are the
-    rest compared, to check that the record matches the cluster and not one member of it.
+    rest compared, to check that the record matches the cluster and not one member of it. Weights are
+    computed alone; the explanation is built for the best member only.
     """
     sample = members[-CLUSTER_SAMPLE:]
-    scores: list[Score] = []
+    review_weight = weight_of(context.review_threshold)
+    weighed: list[tuple[float, Features]] = []
     for position, member in enumerate(reversed(sample)):
-        score = context.scorer.score(found, member)
-        if score is not None:
-            scores.append(score)
-        if position + 1 == SCREEN_MEMBERS and all(s.probability < context.review_threshold for s in scores):
+        weight = context.scorer.weight(found, member)
+        if weight is not None:
+            weighed.append((weight, member))
+        if position + 1 == SCREEN_MEMBERS and all(w < review_weight for w, _ in weighed):
             break
-    if not scores:
+    if not weighed:
         return None
-    scores.sort(key=lambda score: -score.weight)
-    probabilities = [score.probability for score in scores]
+    weighed.sort(key=lambda item: -item[0])
+    best_weight, best_member = weighed[0]
+    probabilities = [probability(weight) for weight, _ in weighed]
     support = sum(p >= context.review_threshold for p in probabilities) / len(sample)
-    return CandidateScore(target, scores[0], probabilities, support >= CLUSTER_SUPPORT)
+    return CandidateScore(
+        target,
+        best_weight,
+        probabilities,
+        support >= CLUSTER_SUPPORT,
+        lambda: context.scorer.score(found, best_member),
+    )
 
 
 def _decide(context: MatchContext, scored: list[CandidateScore]) -> tuple[str, CandidateScore | None, str]:
     """(outcome, the candidate joined or None, reason) for a record's scored candidates, best first."""
-    auto = [c for c in scored if c.best.probability >= context.auto_link_threshold]
+    auto = [c for c in scored if c.probability >= context.auto_link_threshold]
     linkable = [c for c in auto if c.supported]
     if len(auto) == 1 and linkable:
-        return MatchOutcome.AUTO_LINKED, linkable[0], f"match probability {linkable[0].best.probability:.4f}"
+        return MatchOutcome.AUTO_LINKED, linkable[0], f"match probability {linkable[0].probability:.4f}"
     if len(auto) > 1:
         return MatchOutcome.REVIEW, None, f"{len(auto)} golden records clear the auto-link threshold"
     if auto:
         return MatchOutcome.REVIEW, None, "matches one member of the golden record, not its cluster"
-    if scored and scored[0].best.probability >= context.review_threshold:
-        return MatchOutcome.REVIEW, None, f"possible duplicate, probability {scored[0].best.probability:.4f}"
+    if scored and scored[0].probability >= context.review_threshold:
+        return MatchOutcome.REVIEW, None, f"possible duplicate, probability {scored[0].probability:.4f}"
     return MatchOutcome.NEW, None, "no match: new golden record"
 
 
@@ -255,21 +279,21 @@ def match_new_records(
             for target in targets
             if (result := score_target(context, found, target, members.get(target, ()))) is not None
         ]
-        scored.sort(key=lambda candidate: -candidate.best.weight)
+        scored.sort(key=lambda candidate: -candidate.weight)
         outcome, joined, reason = _decide(context, scored)
         if joined is not None:
             target = joined.target
             golden_pk, group = target.golden_pk, target.group if target.group is not None else index
         else:
             target, golden_pk, group = Target(group=index), None, index
-        review = [c for c in scored if c.best.probability >= context.review_threshold] if outcome == "review" else []
+        review = [c for c in scored if c.probability >= context.review_threshold] if outcome == "review" else []
         decisions.append(
             LinkDecision(
                 golden_pk=golden_pk,
                 group=group,
                 outcome=outcome,
                 reason=reason,
-                probability=scored[0].best.probability if scored else None,
+                probability=scored[0].probability if scored else None,
                 explanation=(joined or (scored[0] if scored else None)).best.explanation() if scored else {},
                 candidates=scored[:5],
                 review=review[:5],
@@ -300,14 +324,14 @@ def match_on_entry(entity_type: str, values: dict[str, Any], *, limit: int = 5) 
         for pk, profile in profiles.items()
         if (result := score_target(context, found, Target(golden_pk=pk), profile)) is not None
     ]
-    scored.sort(key=lambda candidate: -candidate.best.weight)
+    scored.sort(key=lambda candidate: -candidate.weight)
     outcome, joined, reason = _decide(context, scored)
     return {
         "context": context,
         "outcome": outcome,
         "reason": reason,
         "joined": joined,
-        "candidates": [c for c in scored if c.best.probability >= context.review_threshold][:limit] or scored[:1],
+        "candidates": [c for c in scored if c.probability >= context.review_threshold][:limit] or scored[:1],
         "keys": keys,
     }
 

@@ -70,8 +70,8 @@ def record_decisions(
                 candidate_id=pair[1],
                 source_record=record,
                 entity_type=context.entity_type,
-                probability=candidate.best.probability,
-                match_weight=candidate.best.weight,
+                probability=candidate.probability,
+                match_weight=candidate.weight,
                 model_version=context.model_version,
                 explanation=candidate.best.explanation(),
             )

@@ -173,6 +173,19 @@ class Scorer:
             )
         return Score(total, probability(total), prior, tuple(contributions))
 
+    def weight(self, left: Features, right: Features) -> float | None:
+        """The match weight alone (no explanation), for screening many candidates; None across kinds."""
+        kind = left.get("kind")
+        if kind != right.get("kind") or kind not in self._weights:
+            return None
+        weights = self._weights[kind]
+        total = self._prior[kind]
+        for comparison in comparisons_for(left):
+            level = comparison.compare(left, right).level
+            if level != MISSING:
+                total += weights[comparison.name][level]
+        return total
+
     def levels(self, left: Features, right: Features) -> list[int]:
         """The level index of each comparison (MISSING as -1), for estimation."""
         return [comparison.compare(left, right).level for comparison in comparisons_for(left)]

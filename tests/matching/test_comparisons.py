@@ -146,3 +146,11 @@ def test_a_record_compared_with_itself_is_a_certain_match() -> None:
         )
     )
     assert SCORER.score(found, found).probability > 0.9999
+
+
+@settings(max_examples=200, deadline=None)
+@given(orgs, orgs)
+def test_the_screening_weight_is_the_explained_weight(left: dict, right: dict) -> None:
+    explained = SCORER.score(left, right)
+    assert SCORER.weight(left, right) == pytest.approx(explained.weight)
+    assert sum(row.weight for row in explained.contributions) + explained.prior_weight == pytest.approx(explained.weight)
