@@ -237,12 +237,13 @@ PERSON: tuple[Comparison, ...] = (
 
 PRODUCT: tuple[Comparison, ...] = (
     Comparison("gtin", "GTIN", ("same", "different"), exact("gtin")),
-    Comparison("sku", "SKU (normalised)", ("same", "one typo", "different"), exact("sku", close=_one_edit)),
+    # SKUs are numbered in sequence ("SAF10078", "SAF10048"): one character apart is another product.
+    Comparison("sku", "SKU (normalised)", ("same", "different"), exact("sku")),
     Comparison(
         "name",
         "Product name",
         ("exact", "very close", "close", "different"),
-        fuzzy_list("name", (0.9, 0.75), lambda a, b: fuzz.token_set_ratio(a, b) / 100),
+        fuzzy_list("name", (0.9, 0.75)),
     ),
     Comparison("unit", "Unit of measure", ("same", "different"), exact("uom")),
     Comparison("category", "Category", ("same", "different"), exact("category")),

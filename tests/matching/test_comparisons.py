@@ -154,3 +154,20 @@ def test_the_screening_weight_is_the_explained_weight(left: dict, right: dict) -
     explained = SCORER.score(left, right)
     assert SCORER.weight(left, right) == pytest.approx(explained.weight)
     assert sum(row.weight for row in explained.contributions) + explained.prior_weight == pytest.approx(explained.weight)
+
+
+def test_products_with_other_sizes_or_sequential_skus_are_different() -> None:
+    from matching.comparisons import PRODUCT
+
+    name = next(comparison for comparison in PRODUCT if comparison.name == "name")
+    sku = next(comparison for comparison in PRODUCT if comparison.name == "sku")
+    left = match_form({"source_id": "1", "name": "Multi purpose grease 400 g", "sku": "LUB-10065"}, "product")
+    for other, level in [
+        ("Multi purpose grease 500 g", "different"),
+        ("Multi-purpose grease 400g", "very close"),
+        ("Multi purpose grease 400 g cartridge", "very close"),
+    ]:
+        right = match_form({"source_id": "2", "name": other, "sku": "LUB-10065"}, "product")
+        assert name.levels[name.compare(left, right).level] == level, other
+    right = match_form({"source_id": "2", "name": "x", "sku": "LUB10035"}, "product")
+    assert sku.levels[sku.compare(left, right).level] == "different"
