@@ -153,7 +153,8 @@ def test_a_record_compared_with_itself_is_a_certain_match() -> None:
 def test_the_screening_weight_is_the_explained_weight(left: dict, right: dict) -> None:
     explained = SCORER.score(left, right)
     assert SCORER.weight(left, right) == pytest.approx(explained.weight)
-    assert sum(row.weight for row in explained.contributions) + explained.prior_weight == pytest.approx(explained.weight)
+    parts = sum(row.weight for row in explained.contributions) + explained.prior_weight
+    assert parts == pytest.approx(explained.weight)
 
 
 def test_products_with_other_sizes_or_sequential_skus_are_different() -> None:
