@@ -32,6 +32,7 @@ from mdm.models import GoldenStatus, SourceRecord
 # rarest) blocking keys with it. A true duplicate shares several keys; a crowd sharing one common
 # word does not get compared at all.
 MAX_CANDIDATES = 8
+RANK_FLOOR = 0.25
 # A golden record is compared through at most this many of its source records (its newest), and a
 # cluster judged on them: enough to see a weak link, without comparing a record with 50 copies of itself.
 CLUSTER_SAMPLE = 10
@@ -170,7 +171,14 @@ def keyed_goldens(entity_type: str, keys: set[str], cap: int) -> dict[str, list[
 
 
 def rank_targets(shared: dict[Any, float], limit: int) -> list[Any]:
-    return [target for target, _ in sorted(shared.items(), key=lambda item: (-item[1], str(item[0])))[:limit]]
+    """The candidates sharing the most key weight, best first: at most `limit`, and none sharing less than
+    RANK_FLOOR of the best one's (a record that shares a tax ID and a phone with one golden record need
+    not be compared with every record that merely shares a word of its name)."""
+    ranked = sorted(shared.items(), key=lambda item: (-item[1], str(item[0])))[:limit]
+    if not ranked:
+        return []
+    floor = ranked[0][1] * RANK_FLOOR
+    return [target for target, weight in ranked if weight >= floor]
 
 
 def key_weight(key: str, holders: int) -> float:
