@@ -221,13 +221,20 @@ def estimate(
     *,
     u: dict[str, list[float]] | None = None,
     labels: Sequence[int | None] | None = None,
+    blocked: frozenset[str] = frozenset(),
+    learn: frozenset[str] | None = None,
+    fixed_m: bool = False,
     iterations: int = 40,
     tolerance: float = 1e-5,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Re-estimate one kind's parameters from the levels of candidate pairs; returns (parameters, report).
 
     u is taken as given (from `estimate_u`) or kept from `start`; m and lambda are fitted by EM.
-    `labels` (1 match, 0 non-match, None unknown) pin a pair's match probability.
+    `labels` (1 match, 0 non-match, None unknown) pin a pair's match probability. `blocked` names the
+    comparisons the pairs were selected on (they agree by construction): they take no part in the
+    E-step and keep their m, as in Splink's training sessions; run sessions blocked on different
+    comparisons to estimate every m. `learn`, when given, limits which m are updated (the others still
+    take part in the E-step, anchoring it). `fixed_m` estimates lambda alone.
     """
     comparisons = COMPARISONS[kind]
     params = {
@@ -254,6 +261,8 @@ def estimate(
         log_m = np.zeros(len(patterns))
         log_u = np.zeros(len(patterns))
         for column, comparison in enumerate(comparisons):
+            if comparison.name in blocked:
+                continue
             m = np.log(np.maximum(np.asarray(params["comparisons"][comparison.name]["m"]), _FLOOR))
             u_values = np.log(np.maximum(np.asarray(params["comparisons"][comparison.name]["u"]), _FLOOR))
             levels = patterns[:, column]
@@ -269,6 +278,8 @@ def estimate(
         change = abs(new_lambda - params["lambda"])
         params["lambda"] = new_lambda
         for column, comparison in enumerate(comparisons):
+            if comparison.name in blocked or fixed_m or (learn is not None and comparison.name not in learn):
+                continue
             new_m = _frequencies(patterns[:, column], counts, len(comparison.levels), posterior)
             old_m = params["comparisons"][comparison.name]["m"]
             change = max(change, max(abs(a - b) for a, b in zip(new_m, old_m, strict=True)))
