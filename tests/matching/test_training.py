@@ -55,7 +55,7 @@ def loaded(salesforce: System, netsuite: System) -> None:
 
 def test_training_stores_an_active_version_that_new_decisions_name(loaded: None, salesforce: System) -> None:
     out = StringIO()
-    call_command("train_matcher", "--entity", "customer", stdout=out, stderr=StringIO())
+    call_command("train_matcher", "--entity", "customer", "--activate", stdout=out, stderr=StringIO())
     model = MatchModel.objects.get(entity_type="customer")
     assert model.version == 1 and model.is_active and model.source == "trained"
     organisation = model.training_report["kinds"]["organisation"]
@@ -66,9 +66,9 @@ def test_training_stores_an_active_version_that_new_decisions_name(loaded: None,
     assert MatchDecision.objects.get(source_record__source_id="S500").model_version == 1
 
 
-def test_a_version_can_be_stored_without_being_used(loaded: None) -> None:
+def test_a_version_is_stored_without_being_used_unless_asked(loaded: None) -> None:
+    call_command("train_matcher", "--entity", "customer", "--activate", stdout=StringIO(), stderr=StringIO())
     call_command("train_matcher", "--entity", "customer", stdout=StringIO(), stderr=StringIO())
-    call_command("train_matcher", "--entity", "customer", "--no-activate", stdout=StringIO(), stderr=StringIO())
     assert list(MatchModel.objects.order_by("version").values_list("version", "is_active")) == [(1, True), (2, False)]
 
 

@@ -15,8 +15,9 @@ class Command(BaseCommand):
     help = (
         "Estimate new Fellegi-Sunter parameters (m and u per comparison level, and lambda) for an entity type "
         "from its records in the hub, without labels, using steward decisions as labels where there are any. "
-        "The result is stored as a new model version and used for new decisions unless --no-activate; every "
-        "decision records the version it used, and older versions stay in the admin, where any can be activated."
+        "The result is stored as a new model version; --activate also uses it for new decisions (otherwise "
+        "activate it in the admin once its figures are checked: on the company benchmark the trained model "
+        "scored below the built-in one). Every decision records the version it used."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -25,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--random-pairs", type=int, default=200_000, help="random pairs for u (default 200,000)")
         parser.add_argument("--max-pairs", type=int, default=1_000_000, help="candidate pairs for EM (default 1M)")
         parser.add_argument("--seed", type=int, default=42)
-        parser.add_argument("--no-activate", action="store_true", help="store the version without using it")
+        parser.add_argument("--activate", action="store_true", help="use the new version for new decisions at once")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in ("sample", "random_pairs", "max_pairs"):
@@ -38,7 +39,7 @@ class Command(BaseCommand):
             random_pairs=options["random_pairs"],
             max_pairs=options["max_pairs"],
             seed=options["seed"],
-            activate=not options["no_activate"],
+            activate=options["activate"],
             progress=lambda message: self.stderr.write(message),
         )
         state = "active" if model.is_active else "stored, not active"
