@@ -113,3 +113,10 @@ def test_workers_share_the_chunks(seeded: None) -> None:
     output = run("--workers", "2", "--chunk-size", "1")
     assert "2 golden customer records re-matched" in output and "1 merged" in output
     assert GoldenRecord.objects.filter(status="active").count() == 1
+
+
+def test_chunks_can_be_sent_to_celery_workers(salesforce: System, netsuite: System) -> None:
+    load_apart(salesforce, netsuite)
+    output = run("--celery", "--chunk-size", "1")  # tests run Celery tasks in-process
+    assert "2 chunks (2 golden customer records) sent" in output
+    assert GoldenRecord.objects.filter(status="active").count() == 1

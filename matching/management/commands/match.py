@@ -40,6 +40,11 @@ class Command(BaseCommand):
         parser.add_argument("--chunk-size", type=int, default=2000, help="golden records per chunk (default 2,000)")
         parser.add_argument("--workers", type=int, default=1, help="processes sharing the chunks (default 1)")
         parser.add_argument("--dry-run", action="store_true", help="score and count, but merge and queue nothing")
+        parser.add_argument(
+            "--celery",
+            action="store_true",
+            help="send the chunks to the Celery workers (on any machine) instead of running them here",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         since = None
@@ -57,6 +62,17 @@ class Command(BaseCommand):
         chunks = golden_pk_chunks(
             entity_type, chunk_size=options["chunk_size"], touched_since=since, system=options["system"]
         )
+        if options["celery"]:
+            from matching.tasks import match_golden_chunk
+
+            with correlation():
+                for pks in chunks:
+                    match_golden_chunk.delay(entity_type=entity_type, golden_pks=pks, apply=apply)
+            self.stdout.write(
+                f"{len(chunks):,} chunks ({sum(map(len, chunks)):,} golden {entity_type} records) sent to the Celery "
+                "workers; their progress is in the workers' logs, their merges and candidates in the admin."
+            )
+            return
         total = BatchStats()
         started = time.monotonic()
         bar = tqdm(total=sum(map(len, chunks)), unit="golden", file=self.stderr, disable=None)
