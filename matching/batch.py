@@ -121,7 +121,10 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
                 auto.append((other, best))
             else:
                 unclear.append((other, best))
-        if len(auto) == 1 and apply:
+        if len(auto) == 1 and not apply:
+            stats.merged += 1  # a dry run counts what it would do
+            continue
+        if len(auto) == 1:
             other, best = auto[0]
             try:
                 golden_records_merge(
@@ -141,6 +144,8 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
         unclear.extend(auto if len(auto) > 1 else [])
         if unclear and apply:
             stats.proposed += _propose(context, pk, unclear)
+        elif unclear:
+            stats.proposed += min(len(unclear), 5)
     return stats
 
 

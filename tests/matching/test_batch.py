@@ -79,7 +79,7 @@ def test_a_possible_duplicate_is_queued_once_and_a_rejected_one_never_again(
 def test_a_dry_run_writes_nothing(salesforce: System, netsuite: System) -> None:
     load_apart(salesforce, netsuite)
     output = run("--dry-run")
-    assert "dry run" in output
+    assert "dry run" in output and "1 would be merged" in output
     assert not GoldenMerge.objects.exists() and GoldenRecord.objects.filter(status="active").count() == 2
 
 

@@ -93,12 +93,12 @@ class Command(BaseCommand):
                         bar.update(len(futures[future]))
         bar.close()
         seconds = time.monotonic() - started
-        verb = "would be" if not apply else "were"
+        merged, queued = ("would be merged", "would be queued") if not apply else ("merged", "queued")
         self.stdout.write(
             f"{total.goldens:,} golden {entity_type} records re-matched in {seconds:.1f} s: "
-            f"{total.compared_pairs:,} pairs compared, {total.merged:,} merged, {total.proposed:,} review candidates "
-            f"queued, {total.skipped_rejected:,} pairs skipped (already rejected or open), {total.merge_refused:,} "
-            f"merges refused and sent to review{' (dry run: nothing ' + verb + ' written)' if not apply else ''}."
+            f"{total.compared_pairs:,} pairs compared, {total.merged:,} {merged}, {total.proposed:,} review candidates "
+            f"{queued}, {total.skipped_rejected:,} pairs skipped (already rejected or open), {total.merge_refused:,} "
+            f"merges refused and sent to review{' (dry run: nothing was written)' if not apply else ''}."
         )
         for message in total.messages[:10]:
             self.stdout.write(f"  {message}")
