@@ -179,8 +179,7 @@ def run_pass(data: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
     predicted = {key: golden_of.get(key, f"rejected:{key}") for key in truth}
     result = {"records": len(data), "seconds": seconds, "stored": len(golden_of), **scores(predicted, truth)}
     # Upper bound: every open review candidate accepted by a steward.
-    reviewed = dict(predicted)
-    parent = {}
+    parent: dict[Any, Any] = {}
 
     def find(item: Any) -> Any:
         while parent.get(item, item) != item:

@@ -15,7 +15,6 @@ Work is split into chunks of golden-record primary keys, which processes share (
 --workers N`); a merge locks both records, so two workers never merge through each other.
 """
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,15 +22,13 @@ from django.db.models import Q
 
 from matching.engine import (
     CLUSTER_SUPPORT,
-    MAX_CANDIDATES,
     CandidateScore,
     MatchContext,
     Target,
     golden_profiles,
-    key_weight,
     keyed_goldens,
-    rank_targets,
     score_target,
+    shortlist,
 )
 from matching.features import Features, blocking_keys
 from matching.models import CandidateStatus, MatchCandidate, MatchProfile
@@ -74,7 +71,8 @@ def _cluster_score(
     return best, best.supported and mine_support >= CLUSTER_SUPPORT
 
 
-def _rejected_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
+def _decided_or_open_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
+    """Pairs a steward rejected, and pairs already waiting for one: neither is proposed again."""
     rows = MatchCandidate.objects.filter(
         Q(golden_id__in=golden_pks) | Q(candidate_id__in=golden_pks),
         status__in=[CandidateStatus.REJECTED, CandidateStatus.OPEN],
@@ -93,17 +91,10 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
         for pk, found_list in members.items()
     }
     keyed = keyed_goldens(entity_type, {key for keys in keys_of.values() for key in keys}, context.max_block_size)
-    shortlists: dict[int, list[int]] = {}
-    for pk, keys in keys_of.items():
-        shared: dict[int, float] = defaultdict(float)
-        for key in keys:
-            holders = keyed.get(key, ())
-            for other in holders:
-                if other < pk:
-                    shared[other] += key_weight(key, len(holders))
-        shortlists[pk] = rank_targets(shared, MAX_CANDIDATES)
-    others = golden_profiles(entity_type, {other for shortlist in shortlists.values() for other in shortlist})
-    known = _rejected_pairs(list(members))
+    # Each pair is looked at once, by its younger golden record.
+    shortlists = {pk: shortlist(keys, keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()}
+    others = golden_profiles(entity_type, {other for listed in shortlists.values() for other in listed})
+    known = _decided_or_open_pairs(list(members))
     actor = system_actor("matcher")
     for pk in sorted(members):
         auto: list[tuple[int, CandidateScore]] = []

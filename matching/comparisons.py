@@ -157,10 +157,6 @@ def _prices_close(a: str, b: str) -> bool:
     return abs(x - y) <= Decimal("0.01") * max(abs(x), abs(y))
 
 
-def _postcodes_close(a: str, b: str) -> bool:
-    return _one_edit(a, b)
-
-
 def _city_close(a: str, b: str) -> bool:
     return JaroWinkler.normalized_similarity(a, b) >= 0.9
 
@@ -229,7 +225,7 @@ PERSON: tuple[Comparison, ...] = (
         ("exact", "close", "similar", "different"),
         fuzzy_list("street", (0.85, 0.6), lambda a, b: fuzz.token_set_ratio(a, b) / 100),
     ),
-    Comparison("postcode", "Postcode", ("exact", "one edit", "different"), exact("postcode", close=_postcodes_close)),
+    Comparison("postcode", "Postcode", ("exact", "one edit", "different"), exact("postcode", close=_one_edit)),
     Comparison("city", "City", ("exact", "close", "different"), exact("city", close=_city_close)),
     Comparison("phone", "Phone (E.164)", ("shared", "different"), shared("phones")),
     Comparison("email", "Email", ("shared", "different"), shared("emails")),

@@ -17,7 +17,7 @@ records, so a file holding a duplicate twice makes one golden record, not two.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,8 +130,8 @@ _SCORERS: dict[int | None, Scorer] = {}
 
 
 def _scorer(model_pk: int | None, parameters: dict[str, Any]) -> Scorer:
-    """Scorers by model row: a stored model's parameters never change, so its scorer is built once."""
-    if model_pk not in _SCORERS or model_pk is None:
+    """Scorers by model row (None: the built-in parameters): parameters never change, so each is built once."""
+    if model_pk not in _SCORERS:
         _SCORERS[model_pk] = Scorer(parameters)
     return _SCORERS[model_pk]
 
@@ -179,6 +179,26 @@ def rank_targets(shared: dict[Any, float], limit: int) -> list[Any]:
         return []
     floor = ranked[0][1] * RANK_FLOOR
     return [target for target, weight in ranked if weight >= floor]
+
+
+def shortlist(
+    keys: Iterable[str],
+    holders_of: Mapping[str, Sequence[Any]],
+    *,
+    cap: int | None = None,
+    accept: Callable[[Any], bool] | None = None,
+) -> list[Any]:
+    """The candidates filed under these keys, best first (`rank_targets`), each weighted by what sharing
+    its keys says (`key_weight`); keys held by more than `cap` are skipped, `accept` filters candidates."""
+    shared: dict[Any, float] = defaultdict(float)
+    for key in keys:
+        holders = holders_of.get(key, ())
+        if cap is not None and len(holders) > cap:
+            continue
+        for target in holders:
+            if accept is None or accept(target):
+                shared[target] += key_weight(key, len(holders))
+    return rank_targets(shared, MAX_CANDIDATES)
 
 
 def key_weight(key: str, holders: int) -> float:
@@ -258,14 +278,7 @@ def match_new_records(
     keyed = keyed_goldens(entity_type, {key for keys in keys_all for key in keys}, context.max_block_size)
 
     # Shortlist each record's hub candidates first, so only their profiles are read.
-    shortlists: list[list[int]] = []
-    for keys in keys_all:
-        shared: dict[int, float] = defaultdict(float)
-        for key in keys:
-            holders = keyed.get(key, ())
-            for golden_pk in holders:
-                shared[golden_pk] += key_weight(key, len(holders))
-        shortlists.append(rank_targets(shared, MAX_CANDIDATES))
+    shortlists = [shortlist(keys, keyed) for keys in keys_all]
     members: dict[Target, list[Features]] = {
         Target(golden_pk=pk): profile
         for pk, profile in golden_profiles(entity_type, {pk for shortlist in shortlists for pk in shortlist}).items()
@@ -273,15 +286,10 @@ def match_new_records(
 
     batch_keys: dict[str, list[Target]] = defaultdict(list)  # keys of this batch's records so far
     decisions: list[LinkDecision] = []
-    for index, (found, keys, shortlist) in enumerate(zip(found_all, keys_all, shortlists, strict=True)):
-        targets = [Target(golden_pk=pk) for pk in shortlist if Target(golden_pk=pk) in members]
-        shared: dict[Target, float] = defaultdict(float)
-        for key in keys:
-            holders = batch_keys.get(key, ())
-            if len(holders) <= context.max_block_size:
-                for target in holders:
-                    shared[target] += key_weight(key, len(holders))
-        targets += [target for target in rank_targets(shared, MAX_CANDIDATES) if target not in targets]
+    for index, (found, keys, hub_candidates) in enumerate(zip(found_all, keys_all, shortlists, strict=True)):
+        targets = [Target(golden_pk=pk) for pk in hub_candidates if Target(golden_pk=pk) in members]
+        batch_candidates = shortlist(keys, batch_keys, cap=context.max_block_size)
+        targets += [target for target in batch_candidates if target not in targets]
         scored = [
             result
             for target in targets
@@ -322,11 +330,7 @@ def match_on_entry(entity_type: str, values: dict[str, Any], *, limit: int = 5) 
     found = features(entity_type, values)
     keys = blocking_keys(entity_type, found)
     keyed = keyed_goldens(entity_type, set(keys), context.max_block_size)
-    shared: dict[int, float] = defaultdict(float)
-    for key in keys:
-        for golden_pk in keyed.get(key, ()):
-            shared[golden_pk] += key_weight(key, len(keyed[key]))
-    profiles = golden_profiles(entity_type, rank_targets(shared, MAX_CANDIDATES))
+    profiles = golden_profiles(entity_type, shortlist(keys, keyed))
     scored = [
         result
         for pk, profile in profiles.items()

@@ -97,7 +97,7 @@ def train(
     random_pairs: int = 200_000,
     max_pairs: int = 1_000_000,
     seed: int = 42,
-    activate: bool = True,
+    activate: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> MatchModel:
     """Estimate a new model version for an entity type from the profiles in the hub, store it and return it."""
