@@ -1,47 +1,105 @@
-"""Batch matching: re-match the golden records of a type (all, or those a fresh import touched) in chunks.
+"""Batch matching: re-match the golden records of a type (all, or those a fresh import touched).
 
 Real-time matching places each source record as it arrives. The batch run looks again at golden
-records against each other, after a model is retrained, thresholds change, or a large import lands:
+records against each other: after a first load with deferred matching, after a model is retrained
+or thresholds change, or after a large import. Like Splink, it first scores, then clusters, but
+the clustering keeps the hub's no-chaining rule and the result is applied to golden records:
 
-- each golden record is compared with the older golden records it shares blocking keys with (so
-  every pair is looked at once, by its younger record), member by member, with the same scorer,
-  thresholds and no-chaining rule as real time;
-- above auto-link (and matching the other cluster, and only one such candidate): merged into the
-  older record, which keeps its golden ID (`mdm.merges.golden_records_merge`);
-- between review and auto-link, or above auto-link but not clear-cut: a MatchCandidate for a steward;
-- a pair a steward rejected is never proposed again; an open pair is not proposed twice.
+1. **Score** (`score_chunk`, read-only, shared by processes): each golden record is compared with
+   the older golden records it shares blocking keys with (so every pair is looked at once, by its
+   younger record), member by member, with the same scorer and thresholds as real time. Pairs at or
+   above review come back as compact `Edge`s.
+2. **Plan** (`plan_merges`, one process, in memory): golden records are taken oldest first; each joins
+   the cluster (an older golden record plus what already joined it in this run) it clearly matches:
+   above auto-link, matching the cluster and not one member of it, and no second cluster above
+   auto-link. Anything less clear becomes a review candidate. A pair a steward rejected is never
+   merged or proposed, also not through another record of the cluster.
+3. **Apply** (`apply_plan`): merges in bulk transactions (`mdm.merges.golden_records_merge_many`:
+   the older record keeps its golden ID, the retired ID resolves to it), candidates for stewards,
+   each with the explanation of its best pair. A merge the database refuses by then (a steward
+   merged one of the records meanwhile) becomes a review candidate.
 
-Work is split into chunks of golden-record primary keys, which processes share (`manage.py match
---workers N`); a merge locks both records, so two workers never merge through each other.
+`manage.py match` runs step 1 over all chunks (in N processes), then steps 2 and 3 once, so chunks
+never race each other. With `--celery` each chunk is scored, planned and applied by a worker on its
+own; a merge into a record another worker retired meanwhile is refused and goes to review.
 """
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from django.db.models import Q
 
 from matching.engine import (
+    CLUSTER_SAMPLE,
     CLUSTER_SUPPORT,
-    CandidateScore,
     MatchContext,
     Target,
-    golden_profiles,
     keyed_goldens,
     score_target,
     shortlist,
 )
 from matching.features import Features, blocking_keys
 from matching.models import CandidateStatus, MatchCandidate, MatchProfile
+from matching.scoring import probability
 from mdm.context import acting
 from mdm.history import bulk_create_tracked
-from mdm.merges import MergeError, golden_records_merge
+from mdm.merges import MergeRequest, golden_records_merge_many
 from mdm.models import GoldenRecord, GoldenStatus
 from mdm.services import system_actor
+
+# Merges applied per transaction: big enough that a first load's hundreds of thousands of merges take
+# minutes, small enough that a failure loses little and locks stay short.
+APPLY_BATCH = 2000
+# Review candidates queued per golden record, best first.
+PROPOSALS_PER_RECORD = 5
+
+
+class Edge(NamedTuple):
+    """A younger golden record's best score against an older one (at or above review)."""
+
+    younger: int
+    older: int
+    weight: float
+    supported: bool  # the younger record matches the older one's cluster, not one member of it
+    mine: int  # source record of the younger record's best member
+    theirs: int  # source record of the older record's best member
+
+    @property
+    def probability(self) -> float:
+        return probability(self.weight)
+
+
+@dataclass
+class ChunkScores:
+    """Step 1's result for one chunk: its edges, and the pairs stewards already decided or hold."""
+
+    goldens: int = 0
+    compared_pairs: int = 0
+    skipped_rejected: int = 0
+    edges: list[Edge] = field(default_factory=list)
+    known: set[frozenset[int]] = field(default_factory=set)
+
+    def add(self, other: "ChunkScores") -> None:
+        self.goldens += other.goldens
+        self.compared_pairs += other.compared_pairs
+        self.skipped_rejected += other.skipped_rejected
+        self.edges.extend(other.edges)
+        self.known |= other.known
+
+
+@dataclass
+class Plan:
+    """Step 2's result: merges (in the order to apply them) and review candidates, each with its best edge."""
+
+    merges: list[tuple[int, Edge]] = field(default_factory=list)  # (survivor, edge of the merged record)
+    proposals: list[tuple[int, Edge]] = field(default_factory=list)  # (candidate, edge of the record to review)
 
 
 @dataclass
 class BatchStats:
-    """What one chunk (or a whole run) did."""
+    """What a run (or a chunk) did."""
 
     goldens: int = 0
     compared_pairs: int = 0
@@ -57,18 +115,18 @@ class BatchStats:
         self.messages.extend(other.messages[:20])
 
 
-def _cluster_score(
-    context: MatchContext, mine: list[Features], theirs: list[Features], target: Target
-) -> tuple[CandidateScore | None, bool]:
-    """The best member-to-cluster score of one golden record against another, and whether the clusters
-    match as clusters (most of my members reach review against theirs, and theirs against mine)."""
-    scored = [result for found in mine[-10:] if (result := score_target(context, found, target, theirs))]
-    if not scored:
-        return None, False
-    scored.sort(key=lambda result: -result.weight)
-    best = scored[0]
-    mine_support = sum(result.probability >= context.review_threshold for result in scored) / len(scored)
-    return best, best.supported and mine_support >= CLUSTER_SUPPORT
+# --- 1. Score ------------------------------------------------------------------------------------------
+
+
+def _profiles(entity_type: str, golden_pks: Iterable[int]) -> dict[int, list[tuple[int, Features]]]:
+    """Each active golden record's members as (source record pk, match form), oldest first."""
+    members: dict[int, list[tuple[int, Features]]] = defaultdict(list)
+    rows = MatchProfile.objects.filter(
+        entity_type=entity_type, golden_id__in=list(golden_pks), golden__status=GoldenStatus.ACTIVE
+    ).values_list("golden_id", "source_record_id", "features")
+    for golden_pk, source_pk, found in rows.order_by("source_record_id"):
+        members[golden_pk].append((source_pk, found))
+    return members
 
 
 def _decided_or_open_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
@@ -80,98 +138,206 @@ def _decided_or_open_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
     return {frozenset(row) for row in rows}
 
 
-def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool = True) -> BatchStats:
-    """Re-match these golden records against older ones; merge or propose as decided (unless apply is False)."""
-    stats = BatchStats()
+def _best_edge(
+    context: MatchContext, pk: int, mine: list[tuple[int, Features]], other: int, theirs: list[tuple[int, Features]]
+) -> Edge | None:
+    """My newest members against the other record's members: the best pair, and whether the clusters match
+    (the best member matches their cluster, and most of my members reach review against it)."""
+    their_forms = [found for _, found in theirs]
+    scored = []
+    for source_pk, found in mine[-CLUSTER_SAMPLE:]:
+        result = score_target(context, found, Target(golden_pk=other), their_forms)
+        if result is not None:
+            scored.append((result, source_pk))
+    if not scored:
+        return None
+    scored.sort(key=lambda item: -item[0].weight)
+    best, best_source = scored[0]
+    if best.probability < context.review_threshold:
+        return None
+    support = sum(result.probability >= context.review_threshold for result, _ in scored) / len(scored)
+    return Edge(
+        younger=pk,
+        older=other,
+        weight=best.weight,
+        supported=best.supported and support >= CLUSTER_SUPPORT,
+        mine=best_source,
+        theirs=theirs[best.member_index][0],
+    )
+
+
+def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores:
+    """Score these golden records against the older ones they share blocking keys with (reads only)."""
     entity_type = context.entity_type
-    members = golden_profiles(entity_type, golden_pks)
-    stats.goldens = len(members)
+    members = _profiles(entity_type, golden_pks)
+    result = ChunkScores(goldens=len(members))
     keys_of = {
-        pk: sorted({key for found in found_list for key in blocking_keys(entity_type, found)})
+        pk: sorted({key for _, found in found_list for key in blocking_keys(entity_type, found)})
         for pk, found_list in members.items()
     }
     keyed = keyed_goldens(entity_type, {key for keys in keys_of.values() for key in keys}, context.max_block_size)
     # Each pair is looked at once, by its younger golden record.
     shortlists = {pk: shortlist(keys, keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()}
-    others = golden_profiles(entity_type, {other for listed in shortlists.values() for other in listed})
-    known = _decided_or_open_pairs(list(members))
-    actor = system_actor("matcher")
+    others = _profiles(entity_type, {other for listed in shortlists.values() for other in listed} - set(members))
+    others.update(members)
+    result.known = _decided_or_open_pairs(list(members))
     for pk in sorted(members):
-        auto: list[tuple[int, CandidateScore]] = []
-        unclear: list[tuple[int, CandidateScore]] = []
         for other in shortlists[pk]:
-            if frozenset((pk, other)) in known:
-                stats.skipped_rejected += 1
+            if frozenset((pk, other)) in result.known:
+                result.skipped_rejected += 1
                 continue
-            theirs = others.get(other) or []
-            best, supported = _cluster_score(context, members[pk], theirs, Target(golden_pk=other))
-            stats.compared_pairs += 1
-            if best is None or best.probability < context.review_threshold:
-                continue
-            if best.probability >= context.auto_link_threshold and supported:
-                auto.append((other, best))
-            else:
-                unclear.append((other, best))
-        if len(auto) == 1 and not apply:
-            stats.merged += 1  # a dry run counts what it would do
+            result.compared_pairs += 1
+            edge = _best_edge(context, pk, members[pk], other, others.get(other) or [])
+            if edge is not None:
+                result.edges.append(edge)
+    return result
+
+
+# --- 2. Plan -------------------------------------------------------------------------------------------
+
+
+def plan_merges(context: MatchContext, scores: ChunkScores) -> Plan:
+    """Cluster the scored golden records oldest first, without chaining (see the module's description)."""
+    by_younger: dict[int, list[Edge]] = defaultdict(list)
+    for edge in scores.edges:
+        by_younger[edge.younger].append(edge)
+    merged_into: dict[int, int] = {}
+    clusters: dict[int, list[int]] = {}  # a survivor: the golden records of this run now in it, oldest first
+
+    def root(pk: int) -> int:
+        while pk in merged_into:
+            pk = merged_into[pk]
+        return pk
+
+    plan = Plan()
+    for pk in sorted(by_younger):
+        by_root: dict[int, list[Edge]] = defaultdict(list)
+        for edge in by_younger[pk]:
+            survivor = root(edge.older)
+            if frozenset((pk, survivor)) not in scores.known:
+                by_root[survivor].append(edge)
+        above: list[tuple[int, Edge]] = []
+        clear: list[tuple[int, Edge]] = []
+        unclear: list[tuple[int, Edge]] = []
+        for survivor, edges in by_root.items():
+            best = max(edges, key=lambda edge: edge.weight)
+            cluster = clusters.get(survivor, [survivor])[-CLUSTER_SAMPLE:]
+            reached = {edge.older for edge in edges}
+            support = sum(member in reached for member in cluster) / len(cluster)
+            if best.probability >= context.auto_link_threshold:
+                above.append((survivor, best))
+                if best.supported and support >= CLUSTER_SUPPORT:
+                    clear.append((survivor, best))
+            unclear.append((survivor, best))
+        if len(above) == 1 and clear:
+            survivor, best = clear[0]
+            merged_into[pk] = survivor
+            clusters.setdefault(survivor, [survivor]).extend(clusters.pop(pk, [pk]))
+            plan.merges.append((survivor, best))
             continue
-        if len(auto) == 1:
-            other, best = auto[0]
-            try:
-                golden_records_merge(
-                    survivor=GoldenRecord(pk=other),
-                    merged=GoldenRecord(pk=pk),
-                    actor=actor,
-                    reason=f"batch match: probability {best.probability:.4f}",
-                    probability=best.probability,
-                    explanation=best.best.explanation(),
-                )
-                stats.merged += 1
-                continue
-            except MergeError as exc:
-                stats.merge_refused += 1
-                stats.messages.append(str(exc))
-                unclear.append(auto.pop())
-        unclear.extend(auto if len(auto) > 1 else [])
-        if unclear and apply:
-            stats.proposed += _propose(context, pk, unclear)
-        elif unclear:
-            stats.proposed += min(len(unclear), 5)
-    return stats
+        unclear.sort(key=lambda item: -item[1].weight)
+        plan.proposals.extend(unclear[:PROPOSALS_PER_RECORD])
+    return plan
 
 
-def _propose(context: MatchContext, golden_pk: int, candidates: list[tuple[int, CandidateScore]]) -> int:
-    """Queue review pairs for one golden record (against still-active older records only)."""
-    active = set(
-        GoldenRecord.objects.filter(
-            pk__in=[golden_pk, *(other for other, _ in candidates)], status=GoldenStatus.ACTIVE
-        ).values_list("pk", flat=True)
-    )
-    if golden_pk not in active:
+# --- 3. Apply ------------------------------------------------------------------------------------------
+
+
+def _explanations(context: MatchContext, edges: Sequence[Edge]) -> list[dict[str, Any]]:
+    """Each edge's best pair, explained attribute by attribute (the profiles are read in one query)."""
+    wanted = {pk for edge in edges for pk in (edge.mine, edge.theirs)}
+    forms = dict(MatchProfile.objects.filter(source_record_id__in=wanted).values_list("source_record_id", "features"))
+    return [
+        context.scorer.score(forms[edge.mine], forms[edge.theirs]).explanation()
+        if edge.mine in forms and edge.theirs in forms
+        else {}
+        for edge in edges
+    ]
+
+
+def _propose(context: MatchContext, proposals: Sequence[tuple[int, Edge]]) -> int:
+    """Queue review pairs whose records are both still active and not already decided or waiting."""
+    if not proposals:
         return 0
-    source = (
-        MatchProfile.objects.filter(golden_id=golden_pk)
-        .order_by("-source_record_id")
-        .values_list("source_record_id", flat=True)
-        .first()
-    )
+    pks = {pk for candidate, edge in proposals for pk in (candidate, edge.younger)}
+    active = set(GoldenRecord.objects.filter(pk__in=pks, status=GoldenStatus.ACTIVE).values_list("pk", flat=True))
+    known = _decided_or_open_pairs(list(pks))
+    fresh: dict[frozenset[int], tuple[int, Edge]] = {}
+    for candidate, edge in proposals:
+        pair = frozenset((candidate, edge.younger))
+        if candidate in active and edge.younger in active and pair not in known and len(pair) == 2:
+            fresh.setdefault(pair, (candidate, edge))
+    chosen = list(fresh.values())
     rows = [
         MatchCandidate(
-            golden_id=golden_pk,
-            candidate_id=other,
-            source_record_id=source,
+            golden_id=edge.younger,
+            candidate_id=candidate,
+            source_record_id=edge.mine,
             entity_type=context.entity_type,
-            probability=best.probability,
-            match_weight=best.weight,
+            probability=edge.probability,
+            match_weight=edge.weight,
             model_version=context.model_version,
-            explanation=best.best.explanation(),
+            explanation=explanation,
         )
-        for other, best in sorted(candidates, key=lambda item: -item[1].weight)[:5]
-        if other in active
+        for (candidate, edge), explanation in zip(
+            chosen, _explanations(context, [edge for _, edge in chosen]), strict=True
+        )
     ]
     with acting(system_actor("matcher"), "batch match: possible duplicate"):
         bulk_create_tracked(rows, MatchCandidate)
     return len(rows)
+
+
+def apply_plan(context: MatchContext, plan: Plan, *, on_progress: Any = None) -> BatchStats:
+    """Merge and queue as planned, APPLY_BATCH merges per transaction; refused merges go to review."""
+    stats = BatchStats()
+    actor = system_actor("matcher")
+    refused: list[tuple[int, Edge]] = []
+    for start in range(0, len(plan.merges), APPLY_BATCH):
+        batch = plan.merges[start : start + APPLY_BATCH]
+        explanations = _explanations(context, [edge for _, edge in batch])
+        requests = [
+            MergeRequest(
+                survivor_pk=survivor,
+                merged_pk=edge.younger,
+                reason=f"batch match: probability {edge.probability:.4f}",
+                probability=edge.probability,
+                explanation=explanation,
+            )
+            for (survivor, edge), explanation in zip(batch, explanations, strict=True)
+        ]
+        with acting(actor, "batch match"):
+            outcome = golden_records_merge_many(requests, actor=actor)
+        stats.merged += len(outcome.merges)
+        by_merged = {edge.younger: (survivor, edge) for survivor, edge in batch}
+        for request, why in outcome.refused:
+            stats.merge_refused += 1
+            if len(stats.messages) < 20:
+                stats.messages.append(why)
+            refused.append(by_merged[request.merged_pk])
+        if on_progress is not None:
+            on_progress(len(batch))
+    for start in range(0, len(plan.proposals) + len(refused), APPLY_BATCH):
+        stats.proposed += _propose(context, (plan.proposals + refused)[start : start + APPLY_BATCH])
+    return stats
+
+
+def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool = True) -> BatchStats:
+    """Score, plan and (unless apply is False) apply one chunk on its own: a Celery worker's share of a run."""
+    scores = score_chunk(context, golden_pks)
+    plan = plan_merges(context, scores)
+    stats = apply_plan(context, plan) if apply else planned(plan)
+    stats.goldens, stats.compared_pairs, stats.skipped_rejected = (
+        scores.goldens,
+        scores.compared_pairs,
+        scores.skipped_rejected,
+    )
+    return stats
+
+
+def planned(plan: Plan) -> BatchStats:
+    """A dry run's figures: what apply_plan would do if nothing changed meanwhile."""
+    return BatchStats(merged=len(plan.merges), proposed=len({frozenset((c, e.younger)) for c, e in plan.proposals}))
 
 
 def golden_pk_chunks(

@@ -63,6 +63,7 @@ class CandidateScore:
     supported: bool
     _explain: Callable[[], Score] = field(repr=False, compare=False)
     _best: Score | None = field(default=None, repr=False, compare=False)
+    member_index: int = -1  # the best member's position in the members list it was scored against
 
     @property
     def probability(self) -> float:
@@ -221,17 +222,18 @@ def score_target(
     """
     sample = members[-CLUSTER_SAMPLE:]
     review_weight = weight_of(context.review_threshold)
-    weighed: list[tuple[float, Features]] = []
-    for position, member in enumerate(reversed(sample)):
-        weight = context.scorer.weight(found, member)
+    weighed: list[tuple[float, int]] = []
+    for position in range(len(members) - 1, len(members) - 1 - len(sample), -1):
+        weight = context.scorer.weight(found, members[position])
         if weight is not None:
-            weighed.append((weight, member))
-        if position + 1 == SCREEN_MEMBERS and all(w < review_weight for w, _ in weighed):
+            weighed.append((weight, position))
+        if len(members) - position == SCREEN_MEMBERS and all(w < review_weight for w, _ in weighed):
             break
     if not weighed:
         return None
     weighed.sort(key=lambda item: -item[0])
-    best_weight, best_member = weighed[0]
+    best_weight, best_position = weighed[0]
+    best_member = members[best_position]
     probabilities = [probability(weight) for weight, _ in weighed]
     support = sum(p >= context.review_threshold for p in probabilities) / len(sample)
     return CandidateScore(
@@ -240,6 +242,7 @@ def score_target(
         probabilities,
         support >= CLUSTER_SUPPORT,
         lambda: context.scorer.score(found, best_member),
+        member_index=best_position,
     )
 
 
@@ -321,6 +324,28 @@ def match_new_records(
         for key in keys:
             if target not in batch_keys[key]:
                 batch_keys[key].append(target)
+    return context, decisions
+
+
+def deferred_decisions(
+    entity_type: str, values: Sequence[dict[str, Any]], *, context: MatchContext | None = None
+) -> tuple[MatchContext, list[LinkDecision]]:
+    """A first load's decisions: each new record starts its own golden record, keeping its match form and
+    keys for the batch run (`manage.py match`) that deduplicates the load afterwards."""
+    context = context or match_context(entity_type)
+    decisions = []
+    for index, item in enumerate(values):
+        found = features(entity_type, item)
+        decisions.append(
+            LinkDecision(
+                golden_pk=None,
+                group=index,
+                outcome=MatchOutcome.DEFERRED,
+                reason="matching deferred to the batch run (manage.py match)",
+                features=found,
+                keys=blocking_keys(entity_type, found),
+            )
+        )
     return context, decisions
 
 

@@ -99,6 +99,7 @@ class MatchOutcome(models.TextChoices):
     AUTO_LINKED = "auto_linked", "Linked automatically"
     REVIEW = "review", "Sent to review"
     NEW = "new", "New golden record"
+    DEFERRED = "deferred", "Deferred to the batch run"
 
 
 class MatchDecision(models.Model):

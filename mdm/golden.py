@@ -5,7 +5,7 @@ overrides) ends here, so versioning and outbox events can never be forgotten by 
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import models
@@ -111,6 +111,18 @@ def golden_record_touch(*, golden: GoldenRecord, changed_fields: list[str]) -> N
     golden.version += 1
     golden.save(update_fields=["version", "updated_at"])
     _write_outbox({golden.pk: golden}, {golden.pk: changed_fields})
+
+
+def golden_records_touch(goldens: Sequence[GoldenRecord], changed_fields: list[str]) -> None:
+    """golden_record_touch for many records at once: a new version and an outbox event each, in bulk."""
+    if not goldens:
+        return
+    now = timezone.now()
+    for golden in goldens:
+        golden.version += 1
+        golden.updated_at = now
+    bulk_update_tracked(list(goldens), GoldenRecord, ["version", "updated_at"])
+    _write_outbox({golden.pk: golden for golden in goldens}, {golden.pk: changed_fields for golden in goldens})
 
 
 def _write_outbox(goldens: dict[int, GoldenRecord], changed: dict[int, list[str]]) -> None:

@@ -328,6 +328,7 @@ def records_import(
     on_error: Callable[[LineError], None] | None = None,
     on_progress: Callable[[int, ImportSummary], None] | None = None,
     batch_size: int | None = None,
+    defer_matching: bool = False,
 ) -> ImportSummary:
     """Import a CSV or JSONL file of source records from `system` through `ingest`, batch by batch.
 
@@ -336,7 +337,7 @@ def records_import(
     `on_progress(bytes_read, summary)` is called after every batch. File-level problems (unreadable,
     not UTF-8, no usable header) raise ImportFileError before anything is written; the batches of an
     import are committed one by one, so an import stopped half-way keeps the batches before it, and
-    running it again is safe (records already stored come back `unchanged`).
+    running it again is safe (records already stored come back `unchanged`). `defer_matching`: see `ingest`.
     """
     if entity_type not in EntityType.values:
         raise ImportFileError(f"unknown entity type '{entity_type}'; one of: {', '.join(EntityType.values)}")
@@ -384,7 +385,7 @@ def records_import(
                 else:
                     batch.append(item)
                 if len(batch) >= size:
-                    _send(system, entity_type, batch, reason, summary, report)
+                    _send(system, entity_type, batch, reason, summary, report, defer_matching)
                     batch = []
                     progress()
                     sent += 1
@@ -393,7 +394,7 @@ def records_import(
                 elif summary.records % size == 0:
                     progress()  # a long run of lines rejected on reading still moves the progress bar
             if batch:
-                _send(system, entity_type, batch, reason, summary, report)
+                _send(system, entity_type, batch, reason, summary, report, defer_matching)
         progress()
     finally:
         binary.close()
@@ -420,6 +421,7 @@ def _send(
     reason: str,
     summary: ImportSummary,
     report: Callable[[int, str | None, str, str], None],
+    defer_matching: bool,
 ) -> None:
     result = ingest(
         system=system,
@@ -427,6 +429,7 @@ def _send(
         records=[item.record for item in batch],
         actor=system.service_user,
         reason=reason,
+        defer_matching=defer_matching,
     )
     for item, outcome in zip(batch, result.outcomes, strict=True):
         summary.tally(outcome.status)

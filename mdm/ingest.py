@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from matching.engine import blocking_keys_replace, match_new_records, match_profiles_replace
+from matching.engine import blocking_keys_replace, deferred_decisions, match_new_records, match_profiles_replace
 from matching.features import blocking_keys, features
 from matching.recording import record_decisions
 from mdm.canonical import payload_hash, standardise
@@ -155,7 +155,9 @@ def _lock_keys(names: list[str]) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [ids])
 
 
-def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: dict[str, Any]) -> list[RecordOutcome]:
+def _apply_wave(
+    system: System, entity_type: str, wave: list[_Prepared], rules: dict[str, Any], *, defer_matching: bool = False
+) -> list[RecordOutcome]:
     now = timezone.now()
     _lock_keys(
         [f"src:{system.pk}:{entity_type}:{item.source_id}" for item in wave]
@@ -204,7 +206,9 @@ def _apply_wave(system: System, entity_type: str, wave: list[_Prepared], rules: 
         changed.append((item, record))
         outcomes.append(RecordOutcome(item.index, item.source_id, UPDATED, record.golden.golden_id, issues=item.issues))
 
-    context, decisions = match_new_records(entity_type, [item.standardised for item in fresh])
+    values = [item.standardised for item in fresh]
+    matched = deferred_decisions if defer_matching else match_new_records
+    context, decisions = matched(entity_type, values)
     new_goldens: dict[int, GoldenRecord] = {}
     for decision in decisions:
         if decision.golden_pk is None and decision.group not in new_goldens:
@@ -323,12 +327,20 @@ def _is_retryable(exc: DatabaseError) -> bool:
 
 
 def ingest(
-    *, system: System, entity_type: str, records: Sequence[Any], actor: AbstractBaseUser, reason: str = ""
+    *,
+    system: System,
+    entity_type: str,
+    records: Sequence[Any],
+    actor: AbstractBaseUser,
+    reason: str = "",
+    defer_matching: bool = False,
 ) -> IngestResult:
     """Ingest a batch of source records from one system; returns each record's outcome, in order.
 
     A rejected record (contract or standardisation error) never blocks the valid ones beside it and
     leaves nothing behind. Call-level problems raise IngestError before anything is written.
+    `defer_matching` (a first load of a whole system): every new record starts its own golden record,
+    with its match profile and blocking keys stored, and `manage.py match` deduplicates them later.
     """
     if entity_type not in EntityType.values:
         raise IngestError("entity_type", f"unknown entity type '{entity_type}'; one of: {', '.join(EntityType.values)}")
@@ -352,7 +364,7 @@ def ingest(
                     applied = [
                         outcome
                         for wave in _waves(prepared)
-                        for outcome in _apply_wave(system, entity_type, wave, rules)
+                        for outcome in _apply_wave(system, entity_type, wave, rules, defer_matching=defer_matching)
                     ]
                 break
             except DatabaseError as exc:

@@ -120,3 +120,105 @@ def test_chunks_can_be_sent_to_celery_workers(salesforce: System, netsuite: Syst
     output = run("--celery", "--chunk-size", "1")  # tests run Celery tasks in-process
     assert "2 chunks (2 golden customer records) sent" in output
     assert GoldenRecord.objects.filter(status="active").count() == 1
+
+
+# --- A first load with deferred matching, deduplicated by the batch run ----------------------------------
+
+
+def northwind(source_id: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "source_id": source_id,
+        "legal_name": "Northwind Traders GmbH",
+        "phones": ["030 1234567"],
+        "legal_address": BERLIN,
+        **fields,
+    }
+
+
+def test_a_deferred_load_is_deduplicated_by_the_batch_run(salesforce: System) -> None:
+    from matching.models import MatchDecision
+
+    records = [
+        northwind("1"),
+        northwind("2", legal_name="NORTHWIND TRADERS G.m.b.H.", phones=["+49 30 1234567"]),
+        {"source_id": "3", "legal_name": "Contoso Pharma AG", "legal_address": {**BERLIN, "line1": "Allee 1"}},
+        northwind("4", legal_name="Northwind Traders"),
+    ]
+    result = ingest(
+        system=salesforce, entity_type="customer", records=records, actor=salesforce.service_user, defer_matching=True
+    )
+    assert [outcome.match for outcome in result.outcomes] == ["deferred"] * 4
+    assert set(MatchDecision.objects.values_list("outcome", flat=True)) == {"deferred"}
+    first = GoldenRecord.objects.order_by("pk").first()
+    output = run()
+    assert "4 golden customer records re-matched" in output and "2 merged" in output
+    active = GoldenRecord.objects.filter(status=GoldenStatus.ACTIVE)
+    assert active.count() == 2 and first in active  # the oldest record of the cluster keeps its golden ID
+    assert set(
+        GoldenRecord.objects.get(source_records__source_id="4").source_records.values_list("source_id", flat=True)
+    ) == {"1", "2", "4"}
+    assert all(merge.explanation["attributes"] for merge in GoldenMerge.objects.all())
+
+
+def test_import_records_can_defer_matching(salesforce: System, tmp_path: Any) -> None:
+    import json
+
+    path = tmp_path / "first-load.jsonl"
+    path.write_text("\n".join(json.dumps(northwind(str(n))) for n in range(3)) + "\n", encoding="utf-8")
+    call_command(
+        "import_records",
+        str(path),
+        "--system",
+        "salesforce",
+        "--entity",
+        "customer",
+        "--defer-matching",
+        "--quiet",
+        stdout=StringIO(),
+    )
+    assert GoldenRecord.objects.count() == 3
+    assert "2 merged" in run("--since", "2000-01-01", "--system", "salesforce")
+    assert GoldenRecord.objects.filter(status=GoldenStatus.ACTIVE).count() == 1
+
+
+# --- Planning: clusters oldest first, never through one weak link -----------------------------------------
+
+
+def edge(younger: int, older: int, probability_value: float, supported: bool = True) -> Any:
+    from matching.batch import Edge
+    from matching.scoring import weight_of
+
+    return Edge(younger, older, weight_of(probability_value), supported, mine=younger * 10, theirs=older * 10)
+
+
+def plan(*edges: Any, known: set[frozenset[int]] | None = None) -> Any:
+    from matching.batch import ChunkScores, plan_merges
+    from matching.engine import MatchContext
+
+    context = MatchContext("customer", 0, None, review_threshold=0.8, auto_link_threshold=0.97, max_block_size=200)
+    return plan_merges(context, ChunkScores(edges=list(edges), known=known or set()))
+
+
+def test_plan_joins_a_cluster_only_when_the_record_matches_most_of_it() -> None:
+    result = plan(edge(2, 1, 0.999), edge(3, 1, 0.999), edge(3, 2, 0.99), edge(4, 3, 0.999))
+    # 2 and 3 join 1; 4 matches 3 only, one member of a three-record cluster: review, not a chained merge
+    assert [(survivor, e.younger) for survivor, e in result.merges] == [(1, 2), (1, 3)]
+    assert [(candidate, e.younger) for candidate, e in result.proposals] == [(1, 4)]
+
+
+def test_plan_sends_a_record_matching_two_clusters_to_review() -> None:
+    result = plan(edge(3, 1, 0.999), edge(3, 2, 0.998))
+    assert not result.merges
+    assert sorted(candidate for candidate, _ in result.proposals) == [1, 2]
+
+
+def test_plan_never_merges_through_a_cluster_member_into_a_rejected_record() -> None:
+    result = plan(edge(2, 1, 0.999), edge(3, 2, 0.999), edge(3, 1, 0.999), known={frozenset((3, 1))})
+    assert [(survivor, e.younger) for survivor, e in result.merges] == [(1, 2)]
+    assert not result.proposals  # the rejected pair (3, 1) is neither merged nor proposed again
+
+
+def test_plan_reviews_a_match_to_one_member_that_is_not_a_cluster_match() -> None:
+    result = plan(edge(2, 1, 0.999, supported=False), edge(3, 1, 0.9))
+    assert not result.merges
+    assert [(candidate, e.younger) for candidate, e in result.proposals] == [(1, 2), (1, 3)]

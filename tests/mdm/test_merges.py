@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from mdm.ingest import ingest
-from mdm.merges import MergeError, golden_records_merge
+from mdm.merges import MergeError, MergeRequest, golden_records_merge, golden_records_merge_many
 from mdm.models import (
     CrossReference,
     Customer,
@@ -80,3 +80,38 @@ def test_impossible_merges_are_refused_and_change_nothing(
     with pytest.raises(MergeError):
         golden_records_merge(survivor=survivor, merged=merged, actor=steward, reason="again")
     assert GoldenMerge.objects.count() == merges_before
+
+
+def test_many_merges_in_one_call_and_the_impossible_ones_refused(salesforce: Any, steward: Any) -> None:
+    names = ["Alpha Trading GmbH", "Beta Logistics AG", "Gamma Foods SE", "Delta Steel KG", "Epsilon Print OHG"]
+    ingest(
+        system=salesforce,
+        entity_type="customer",
+        records=[customer(f"00{n}", legal_name=name, tax_ids=[]) for n, name in enumerate(names)],
+        actor=salesforce.service_user,
+        defer_matching=True,
+    )
+    a, b, c, d, e = GoldenRecord.objects.order_by("pk")
+    outcome = golden_records_merge_many(
+        [
+            MergeRequest(a.pk, b.pk, "b is a"),
+            MergeRequest(a.pk, c.pk, "c is a"),
+            MergeRequest(b.pk, d.pk, "into a record retired just now"),
+            MergeRequest(e.pk, a.pk, "a record that received others"),
+            MergeRequest(d.pk, d.pk, "itself"),
+        ],
+        actor=steward,
+    )
+    assert [(m.survivor_id, m.merged_id) for m in outcome.merges] == [(a.pk, b.pk), (a.pk, c.pk)]
+    assert [why for _, why in outcome.refused] == [
+        f"{b.golden_id} is retired (merged into another record)",
+        f"{a.golden_id} received other records in this run; merge it on its own",
+        "a golden record cannot be merged into itself",
+    ]
+    assert SourceRecord.objects.filter(golden=a).count() == 3
+    assert GoldenRecord.objects.filter(status=GoldenStatus.ACTIVE).count() == 3
+    assert set(OutboxEvent.objects.filter(event_type="merged").values_list("golden_id", flat=True)) == {b.pk, c.pk}
+    assert [m.reason for m in GoldenMerge.objects.order_by("pk")] == ["b is a", "c is a"]
+    assert all(len(m.source_record_ids) == 1 and len(m.xref_ids) == 1 for m in GoldenMerge.objects.all())
+    a.refresh_from_db()
+    assert a.version > 1  # the survivor's new sources are an event for targets, even when its values held

@@ -13,16 +13,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from matching.batch import BatchStats, golden_pk_chunks, match_chunk
+from matching.batch import ChunkScores, apply_plan, golden_pk_chunks, plan_merges, planned, score_chunk
 from matching.engine import match_context
 from mdm.context import correlation
 from mdm.models import EntityType, System
 
 
-def _run_chunk(entity_type: str, pks: list[int], apply: bool, correlation_id: str) -> BatchStats:
-    """One chunk in a worker process (a fresh database connection per process)."""
-    with correlation(correlation_id):
-        return match_chunk(match_context(entity_type), pks, apply=apply)
+def _score_chunk(entity_type: str, pks: list[int]) -> ChunkScores:
+    """Step 1 for one chunk in a worker process (a fresh database connection per process)."""
+    return score_chunk(match_context(entity_type), pks)
 
 
 class Command(BaseCommand):
@@ -73,29 +72,42 @@ class Command(BaseCommand):
                 "workers; their progress is in the workers' logs, their merges and candidates in the admin."
             )
             return
-        total = BatchStats()
         started = time.monotonic()
-        bar = tqdm(total=sum(map(len, chunks)), unit="golden", file=self.stderr, disable=None)
-        with correlation() as correlation_id:
-            if options["workers"] == 1:
-                context = match_context(entity_type)
-                for pks in chunks:
-                    stats = match_chunk(context, pks, apply=apply)
-                    total.add(stats)
-                    bar.update(len(pks))
-            else:
-                db.connections.close_all()  # each forked worker opens its own connection
-                pool = ProcessPoolExecutor(options["workers"], mp_context=multiprocessing.get_context("fork"))
-                with pool:
-                    futures = {pool.submit(_run_chunk, entity_type, pks, apply, correlation_id): pks for pks in chunks}
-                    for future in as_completed(futures):
-                        total.add(future.result())
-                        bar.update(len(futures[future]))
+        context = match_context(entity_type)
+        scores = ChunkScores()
+        bar = tqdm(total=sum(map(len, chunks)), unit="golden", desc="score", file=self.stderr, disable=None)
+        if options["workers"] == 1:
+            for pks in chunks:
+                scores.add(score_chunk(context, pks))
+                bar.update(len(pks))
+        else:
+            db.connections.close_all()  # each forked worker opens its own connection
+            pool = ProcessPoolExecutor(options["workers"], mp_context=multiprocessing.get_context("fork"))
+            with pool:
+                futures = {pool.submit(_score_chunk, entity_type, pks): pks for pks in chunks}
+                for future in as_completed(futures):
+                    scores.add(future.result())
+                    bar.update(len(futures[future]))
         bar.close()
+        scored_at = time.monotonic()
+        plan = plan_merges(context, scores)
+        if apply:
+            bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
+            with correlation():
+                total = apply_plan(context, plan, on_progress=bar.update)
+            bar.close()
+        else:
+            total = planned(plan)
+        total.goldens, total.compared_pairs, total.skipped_rejected = (
+            scores.goldens,
+            scores.compared_pairs,
+            scores.skipped_rejected,
+        )
         seconds = time.monotonic() - started
         merged, queued = ("would be merged", "would be queued") if not apply else ("merged", "queued")
         self.stdout.write(
-            f"{total.goldens:,} golden {entity_type} records re-matched in {seconds:.1f} s: "
+            f"{total.goldens:,} golden {entity_type} records re-matched in {seconds:.1f} s "
+            f"(scoring {scored_at - started:.1f} s, {len(scores.edges):,} pairs at or above review): "
             f"{total.compared_pairs:,} pairs compared, {total.merged:,} {merged}, {total.proposed:,} review candidates "
             f"{queued}, {total.skipped_rejected:,} pairs skipped (already rejected or open), {total.merge_refused:,} "
             f"merges refused and sent to review{' (dry run: nothing was written)' if not apply else ''}."

@@ -47,6 +47,12 @@ unchanged."""
             help=f"print at most N errors on stderr (default {DEFAULT_SHOWN_ERRORS})",
         )
         parser.add_argument("--quiet", action="store_true", help="no progress bar and no per-line errors; summary only")
+        parser.add_argument(
+            "--defer-matching",
+            action="store_true",
+            help="a first load: every new record starts its own golden record; deduplicate afterwards with "
+            "`manage.py match --entity ENTITY --since START` (faster than matching each record as it arrives)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -98,6 +104,7 @@ unchanged."""
                 fmt=options["fmt"],
                 on_error=on_error,
                 on_progress=on_progress,
+                defer_matching=options["defer_matching"],
             )
         except (ImportFileError, IngestError) as exc:
             raise CommandError(f"{path}: {exc}") from exc
