@@ -25,7 +25,7 @@ own; a merge into a record another worker retired meanwhile is refused and goes 
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -196,8 +196,32 @@ def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores
 # --- 2. Plan -------------------------------------------------------------------------------------------
 
 
-def plan_merges(context: MatchContext, scores: ChunkScores) -> Plan:
-    """Cluster the scored golden records oldest first, without chaining (see the module's description)."""
+def reached_by_scoring(context: MatchContext) -> Callable[[int, list[int]], set[int]]:
+    """For plan_merges: which of these golden records a record reaches review with, scored now. Needed when a
+    cluster formed in this run holds records the record was never compared with (they shared no blocking key
+    strong enough to make its shortlist): they are compared before the record may join the cluster."""
+    cache: dict[int, list[tuple[int, Features]]] = {}
+
+    def reached(pk: int, others: list[int]) -> set[int]:
+        missing = [other for other in [pk, *others] if other not in cache]
+        if missing:
+            if len(cache) > 100_000:
+                cache.clear()  # bounded memory; misses only cost a query
+                missing = [pk, *others]
+            found = _profiles(context.entity_type, missing)
+            cache.update({other: found.get(other, []) for other in missing})
+        return {other for other in others if _best_edge(context, pk, cache[pk], other, cache[other]) is not None}
+
+    return reached
+
+
+def plan_merges(
+    context: MatchContext, scores: ChunkScores, *, reached: Callable[[int, list[int]], set[int]] | None = None
+) -> Plan:
+    """Cluster the scored golden records oldest first, without chaining (see the module's description).
+
+    `reached` (see reached_by_scoring) compares a record with the members of a cluster it has no edge to;
+    without it, a member never compared counts as not matching."""
     by_younger: dict[int, list[Edge]] = defaultdict(list)
     for edge in scores.edges:
         by_younger[edge.younger].append(edge)
@@ -222,11 +246,13 @@ def plan_merges(context: MatchContext, scores: ChunkScores) -> Plan:
         for survivor, edges in by_root.items():
             best = max(edges, key=lambda edge: edge.weight)
             cluster = clusters.get(survivor, [survivor])[-CLUSTER_SAMPLE:]
-            reached = {edge.older for edge in edges}
-            support = sum(member in reached for member in cluster) / len(cluster)
+            linked = {edge.older for edge in edges}
             if best.probability >= context.auto_link_threshold:
                 above.append((survivor, best))
-                if best.supported and support >= CLUSTER_SUPPORT:
+                unknown = [member for member in cluster if member not in linked]
+                if best.supported and unknown and reached is not None and _support(cluster, linked) < CLUSTER_SUPPORT:
+                    linked |= reached(pk, unknown)
+                if best.supported and _support(cluster, linked) >= CLUSTER_SUPPORT:
                     clear.append((survivor, best))
             unclear.append((survivor, best))
         if len(above) == 1 and clear:
@@ -238,6 +264,10 @@ def plan_merges(context: MatchContext, scores: ChunkScores) -> Plan:
         unclear.sort(key=lambda item: -item[1].weight)
         plan.proposals.extend(unclear[:PROPOSALS_PER_RECORD])
     return plan
+
+
+def _support(cluster: list[int], linked: set[int]) -> float:
+    return sum(member in linked for member in cluster) / len(cluster)
 
 
 # --- 3. Apply ------------------------------------------------------------------------------------------
@@ -325,7 +355,7 @@ def apply_plan(context: MatchContext, plan: Plan, *, on_progress: Any = None) ->
 def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool = True) -> BatchStats:
     """Score, plan and (unless apply is False) apply one chunk on its own: a Celery worker's share of a run."""
     scores = score_chunk(context, golden_pks)
-    plan = plan_merges(context, scores)
+    plan = plan_merges(context, scores, reached=reached_by_scoring(context))
     stats = apply_plan(context, plan) if apply else planned(plan)
     stats.goldens, stats.compared_pairs, stats.skipped_rejected = (
         scores.goldens,

@@ -7,7 +7,7 @@ database work itself. `QuotingListDumper` quotes every element with two `bytes.r
 instead: always quoting is valid in PostgreSQL's array input syntax, and it needs no scan to decide.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.backends.signals import connection_created
@@ -80,3 +80,31 @@ def bulk_update_unnest(objs: Sequence[Model], fields: Sequence[str], *, batch_si
                 [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in chunk] for field in columns
             ]
             cursor.execute(sql, params)
+
+
+def reassign(model: type[Model], column: str, moves: Mapping[int, int]) -> None:
+    """Point every row whose `column` holds a key of `moves` at the key's value (derived rows following a merge).
+
+    One UPDATE … FROM UNNEST on PostgreSQL; elsewhere one UPDATE per new value.
+    """
+    if not moves:
+        return
+    from django.db import connection
+
+    field = model._meta.get_field(column)
+    if connection.vendor != "postgresql":
+        by_new: dict[int, list[int]] = {}
+        for old, new in moves.items():
+            by_new.setdefault(new, []).append(old)
+        for new, olds in by_new.items():
+            model._default_manager.filter(**{f"{field.attname}__in": olds}).update(**{field.attname: new})
+        return
+    quote = connection.ops.quote_name
+    table, name = quote(model._meta.db_table), quote(field.column)
+    # Only quoted names from model metadata are interpolated; the moves are parameters.
+    sql = (
+        f"UPDATE {table} SET {name} = m.new FROM UNNEST(%s::bigint[], %s::bigint[]) AS m(old, new)"  # noqa: S608
+        f" WHERE {table}.{name} = m.old"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(moves), list(moves.values())])

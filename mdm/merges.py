@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mdm.context import acting, current_correlation_id
+from mdm.db import reassign
 from mdm.golden import golden_records_recompute, golden_records_touch
 from mdm.history import bulk_update_tracked
 from mdm.models import (
@@ -140,11 +141,8 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
             xref.golden_id = into[xref.golden_id]
         bulk_update_tracked(sources, SourceRecord, ["golden"])
         bulk_update_tracked(xrefs, CrossReference, ["golden"])
-        for model in (BlockingKey, MatchProfile):
-            rows = list(model.objects.filter(golden_id__in=merged_pks).only("pk", "golden_id"))
-            for row in rows:
-                row.golden_id = into[row.golden_id]
-            model.objects.bulk_update(rows, ["golden"], batch_size=1000)
+        reassign(BlockingKey, "golden", into)
+        reassign(MatchProfile, "golden", into)
 
         retiring = [locked[pk] for pk in merged_pks]
         now = timezone.now()

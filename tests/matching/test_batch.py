@@ -191,12 +191,12 @@ def edge(younger: int, older: int, probability_value: float, supported: bool = T
     return Edge(younger, older, weight_of(probability_value), supported, mine=younger * 10, theirs=older * 10)
 
 
-def plan(*edges: Any, known: set[frozenset[int]] | None = None) -> Any:
+def plan(*edges: Any, known: set[frozenset[int]] | None = None, reached: Any = None) -> Any:
     from matching.batch import ChunkScores, plan_merges
     from matching.engine import MatchContext
 
     context = MatchContext("customer", 0, None, review_threshold=0.8, auto_link_threshold=0.97, max_block_size=200)
-    return plan_merges(context, ChunkScores(edges=list(edges), known=known or set()))
+    return plan_merges(context, ChunkScores(edges=list(edges), known=known or set()), reached=reached)
 
 
 def test_plan_joins_a_cluster_only_when_the_record_matches_most_of_it() -> None:
@@ -222,3 +222,15 @@ def test_plan_reviews_a_match_to_one_member_that_is_not_a_cluster_match() -> Non
     result = plan(edge(2, 1, 0.999, supported=False), edge(3, 1, 0.9))
     assert not result.merges
     assert [(candidate, e.younger) for candidate, e in result.proposals] == [(1, 2), (1, 3)]
+
+
+def test_plan_compares_a_record_with_cluster_members_it_was_never_shortlisted_with() -> None:
+    asked: list[tuple[int, list[int]]] = []
+
+    def reached(pk: int, others: list[int]) -> set[int]:
+        asked.append((pk, others))
+        return set(others)
+
+    result = plan(edge(2, 1, 0.999), edge(3, 2, 0.999), reached=reached)
+    assert asked == [(3, [1])]  # 3 never met 1: compared now, and found to match it
+    assert [(survivor, e.younger) for survivor, e in result.merges] == [(1, 2), (1, 3)]

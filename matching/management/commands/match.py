@@ -13,7 +13,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from matching.batch import ChunkScores, apply_plan, golden_pk_chunks, plan_merges, planned, score_chunk
+from matching.batch import (
+    ChunkScores,
+    apply_plan,
+    golden_pk_chunks,
+    plan_merges,
+    planned,
+    reached_by_scoring,
+    score_chunk,
+)
 from matching.engine import match_context
 from mdm.context import correlation
 from mdm.models import EntityType, System
@@ -90,7 +98,7 @@ class Command(BaseCommand):
                     bar.update(len(futures[future]))
         bar.close()
         scored_at = time.monotonic()
-        plan = plan_merges(context, scores)
+        plan = plan_merges(context, scores, reached=reached_by_scoring(context))
         if apply:
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
             with correlation():
