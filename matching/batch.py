@@ -352,6 +352,17 @@ def apply_plan(context: MatchContext, plan: Plan, *, on_progress: Any = None) ->
     return stats
 
 
+def split_plan(plan: Plan, parts: int) -> list[Plan]:
+    """The plan in independent parts for processes to apply side by side: every merge into one survivor in the
+    same part (a survivor is never merged away in the same plan, so the parts touch disjoint records)."""
+    split = [Plan() for _ in range(parts)]
+    for survivor, edge in plan.merges:
+        split[survivor % parts].merges.append((survivor, edge))
+    for candidate, edge in plan.proposals:
+        split[edge.younger % parts].proposals.append((candidate, edge))
+    return split
+
+
 def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool = True) -> BatchStats:
     """Score, plan and (unless apply is False) apply one chunk on its own: a Celery worker's share of a run."""
     scores = score_chunk(context, golden_pks)

@@ -14,13 +14,16 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from matching.batch import (
+    BatchStats,
     ChunkScores,
+    Plan,
     apply_plan,
     golden_pk_chunks,
     plan_merges,
     planned,
     reached_by_scoring,
     score_chunk,
+    split_plan,
 )
 from matching.engine import match_context
 from mdm.context import correlation
@@ -30,6 +33,12 @@ from mdm.models import EntityType, System
 def _score_chunk(entity_type: str, pks: list[int]) -> ChunkScores:
     """Step 1 for one chunk in a worker process (a fresh database connection per process)."""
     return score_chunk(match_context(entity_type), pks)
+
+
+def _apply_part(entity_type: str, plan: Plan, correlation_id: str) -> BatchStats:
+    """Step 3 for one independent part of the plan in a worker process."""
+    with correlation(correlation_id):
+        return apply_plan(match_context(entity_type), plan)
 
 
 class Command(BaseCommand):
@@ -99,7 +108,19 @@ class Command(BaseCommand):
         bar.close()
         scored_at = time.monotonic()
         plan = plan_merges(context, scores, reached=reached_by_scoring(context))
-        if apply:
+        if apply and options["workers"] > 1:
+            total = BatchStats()
+            bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
+            db.connections.close_all()
+            pool = ProcessPoolExecutor(options["workers"], mp_context=multiprocessing.get_context("fork"))
+            with correlation() as correlation_id, pool:
+                parts = split_plan(plan, options["workers"])
+                futures = {pool.submit(_apply_part, entity_type, part, correlation_id): part for part in parts}
+                for future in as_completed(futures):
+                    total.add(future.result())
+                    bar.update(len(futures[future].merges))
+            bar.close()
+        elif apply:
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
             with correlation():
                 total = apply_plan(context, plan, on_progress=bar.update)
