@@ -93,8 +93,9 @@ class ChunkScores:
 class Plan:
     """Step 2's result: merges (in the order to apply them) and review candidates, each with its best edge."""
 
-    merges: list[tuple[int, Edge]] = field(default_factory=list)  # (survivor, edge of the merged record)
-    proposals: list[tuple[int, Edge]] = field(default_factory=list)  # (candidate, edge of the record to review)
+    # (survivor, merged, the edge that decided it) and (candidate, golden record to review, its best edge)
+    merges: list[tuple[int, int, Edge]] = field(default_factory=list)
+    proposals: list[tuple[int, int, Edge]] = field(default_factory=list)
 
 
 @dataclass
@@ -129,13 +130,21 @@ def _profiles(entity_type: str, golden_pks: Iterable[int]) -> dict[int, list[tup
     return members
 
 
-def _decided_or_open_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
-    """Pairs a steward rejected, and pairs already waiting for one: neither is proposed again."""
+def _pairs(golden_pks: Sequence[int], statuses: list[str]) -> set[frozenset[int]]:
     rows = MatchCandidate.objects.filter(
-        Q(golden_id__in=golden_pks) | Q(candidate_id__in=golden_pks),
-        status__in=[CandidateStatus.REJECTED, CandidateStatus.OPEN],
+        Q(golden_id__in=golden_pks) | Q(candidate_id__in=golden_pks), status__in=statuses
     ).values_list("golden_id", "candidate_id")
     return {frozenset(row) for row in rows}
+
+
+def _rejected_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
+    """Pairs a steward said are not a match: never merged or proposed again (a merge carries them over)."""
+    return _pairs(golden_pks, [CandidateStatus.REJECTED])
+
+
+def _decided_or_open_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
+    """Pairs a steward rejected, and pairs already waiting for one: neither is proposed again."""
+    return _pairs(golden_pks, [CandidateStatus.REJECTED, CandidateStatus.OPEN])
 
 
 def _best_edge(
@@ -180,7 +189,7 @@ def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores
     shortlists = {pk: shortlist(keys, keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()}
     others = _profiles(entity_type, {other for listed in shortlists.values() for other in listed} - set(members))
     others.update(members)
-    result.known = _decided_or_open_pairs(list(members))
+    result.known = _rejected_pairs(list(members))
     for pk in sorted(members):
         for other in shortlists[pk]:
             if frozenset((pk, other)) in result.known:
@@ -196,73 +205,115 @@ def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores
 # --- 2. Plan -------------------------------------------------------------------------------------------
 
 
-def reached_by_scoring(context: MatchContext) -> Callable[[int, list[int]], set[int]]:
-    """For plan_merges: which of these golden records a record reaches review with, scored now. Needed when a
-    cluster formed in this run holds records the record was never compared with (they shared no blocking key
-    strong enough to make its shortlist): they are compared before the record may join the cluster."""
+Compare = Callable[[int, list[int]], dict[int, Edge]]
+
+
+def compare_by_scoring(context: MatchContext) -> Compare:
+    """For plan_merges: a golden record against others it was never compared with, scored now from the
+    database (which a plan has not changed yet): the edges at or above review, by the other record."""
     cache: dict[int, list[tuple[int, Features]]] = {}
 
-    def reached(pk: int, others: list[int]) -> set[int]:
+    def compare(pk: int, others: list[int]) -> dict[int, Edge]:
         missing = [other for other in [pk, *others] if other not in cache]
         if missing:
             if len(cache) > 100_000:
-                cache.clear()  # bounded memory; misses only cost a query
+                cache.clear()  # bounded memory; a miss only costs a query
                 missing = [pk, *others]
             found = _profiles(context.entity_type, missing)
             cache.update({other: found.get(other, []) for other in missing})
-        return {other for other in others if _best_edge(context, pk, cache[pk], other, cache[other]) is not None}
+        edges = {other: _best_edge(context, pk, cache[pk], other, cache[other]) for other in others if other != pk}
+        return {other: edge for other, edge in edges.items() if edge is not None}
 
-    return reached
+    return compare
 
 
-def plan_merges(
-    context: MatchContext, scores: ChunkScores, *, reached: Callable[[int, list[int]], set[int]] | None = None
-) -> Plan:
+def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare | None = None) -> Plan:
     """Cluster the scored golden records oldest first, without chaining (see the module's description).
 
-    `reached` (see reached_by_scoring) compares a record with the members of a cluster it has no edge to;
-    without it, a member never compared counts as not matching."""
+    `compare` (see compare_by_scoring) scores a record against cluster members it has no edge to (they shared
+    no blocking key strong enough for its shortlist); without it, such a member counts as not matching. With
+    it, a record that clearly matches two clusters joins them into one when the clusters also clearly match
+    each other (a duplicate that real time kept apart for lack of a shared key); otherwise it goes to review.
+    """
     by_younger: dict[int, list[Edge]] = defaultdict(list)
     for edge in scores.edges:
         by_younger[edge.younger].append(edge)
     merged_into: dict[int, int] = {}
+    merge_edges: dict[int, Edge] = {}  # merged golden record -> the edge that decided it, in decision order
     clusters: dict[int, list[int]] = {}  # a survivor: the golden records of this run now in it, oldest first
+    proposals: list[tuple[int, int, Edge]] = []
 
     def root(pk: int) -> int:
         while pk in merged_into:
             pk = merged_into[pk]
         return pk
 
-    plan = Plan()
+    def vetoed(pk: int, survivor: int) -> bool:
+        """A steward said the record is not one of the cluster's records (or the cluster itself)."""
+        return any(frozenset((pk, member)) in scores.known for member in clusters.get(survivor, [survivor]))
+
+    def members(survivor: int) -> list[int]:
+        return clusters.get(survivor, [survivor])[-CLUSTER_SAMPLE:]
+
+    def join(merged: int, survivor: int, edge: Edge) -> None:
+        merged_into[merged] = survivor
+        merge_edges[merged] = edge
+        clusters.setdefault(survivor, [survivor]).extend(clusters.pop(merged, [merged]))
+
+    def clusters_match(younger: int, older: int) -> Edge | None:
+        """The best edge if every sampled member of one cluster matches most of the other cluster."""
+        if compare is None or any(vetoed(member, older) for member in clusters.get(younger, [younger])):
+            return None
+        best: Edge | None = None
+        for member in members(younger):
+            edges = compare(member, members(older))
+            if _support(members(older), set(edges)) < CLUSTER_SUPPORT:
+                return None
+            top = max(edges.values(), key=lambda edge: edge.weight)
+            best = top if best is None or top.weight > best.weight else best
+        return best if best is not None and best.probability >= context.auto_link_threshold else None
+
     for pk in sorted(by_younger):
         by_root: dict[int, list[Edge]] = defaultdict(list)
         for edge in by_younger[pk]:
             survivor = root(edge.older)
-            if frozenset((pk, survivor)) not in scores.known:
+            if not vetoed(pk, survivor):
                 by_root[survivor].append(edge)
         above: list[tuple[int, Edge]] = []
         clear: list[tuple[int, Edge]] = []
         unclear: list[tuple[int, Edge]] = []
         for survivor, edges in by_root.items():
             best = max(edges, key=lambda edge: edge.weight)
-            cluster = clusters.get(survivor, [survivor])[-CLUSTER_SAMPLE:]
+            cluster = members(survivor)
             linked = {edge.older for edge in edges}
             if best.probability >= context.auto_link_threshold:
                 above.append((survivor, best))
                 unknown = [member for member in cluster if member not in linked]
-                if best.supported and unknown and reached is not None and _support(cluster, linked) < CLUSTER_SUPPORT:
-                    linked |= reached(pk, unknown)
+                if best.supported and unknown and compare is not None and _support(cluster, linked) < CLUSTER_SUPPORT:
+                    linked |= set(compare(pk, unknown))
                 if best.supported and _support(cluster, linked) >= CLUSTER_SUPPORT:
                     clear.append((survivor, best))
             unclear.append((survivor, best))
         if len(above) == 1 and clear:
-            survivor, best = clear[0]
-            merged_into[pk] = survivor
-            clusters.setdefault(survivor, [survivor]).extend(clusters.pop(pk, [pk]))
-            plan.merges.append((survivor, best))
+            join(pk, *clear[0])
             continue
+        if len(above) > 1 and len(clear) == len(above):
+            clear.sort()
+            oldest = clear[0][0]
+            joins = [(survivor, clusters_match(survivor, oldest)) for survivor, _ in clear[1:]]
+            if all(edge is not None for _, edge in joins):
+                for survivor, edge in joins:
+                    join(survivor, oldest, edge)
+                join(pk, oldest, max((edge for _, edge in clear), key=lambda edge: edge.weight))
+                continue
         unclear.sort(key=lambda item: -item[1].weight)
-        plan.proposals.extend(unclear[:PROPOSALS_PER_RECORD])
+        proposals.extend((survivor, pk, edge) for survivor, edge in unclear[:PROPOSALS_PER_RECORD])
+    # Survivors as they stand at the end: a cluster may have joined an older one after a record joined it.
+    plan = Plan(merges=[(root(merged), merged, edge) for merged, edge in merge_edges.items()])
+    for candidate, younger, edge in proposals:
+        pair = (root(candidate), root(younger))
+        if pair[0] != pair[1]:
+            plan.proposals.append((pair[0], pair[1], edge))
     return plan
 
 
@@ -285,22 +336,22 @@ def _explanations(context: MatchContext, edges: Sequence[Edge]) -> list[dict[str
     ]
 
 
-def _propose(context: MatchContext, proposals: Sequence[tuple[int, Edge]]) -> int:
+def _propose(context: MatchContext, proposals: Sequence[tuple[int, int, Edge]]) -> int:
     """Queue review pairs whose records are both still active and not already decided or waiting."""
     if not proposals:
         return 0
-    pks = {pk for candidate, edge in proposals for pk in (candidate, edge.younger)}
+    pks = {pk for candidate, younger, _ in proposals for pk in (candidate, younger)}
     active = set(GoldenRecord.objects.filter(pk__in=pks, status=GoldenStatus.ACTIVE).values_list("pk", flat=True))
     known = _decided_or_open_pairs(list(pks))
-    fresh: dict[frozenset[int], tuple[int, Edge]] = {}
-    for candidate, edge in proposals:
-        pair = frozenset((candidate, edge.younger))
-        if candidate in active and edge.younger in active and pair not in known and len(pair) == 2:
-            fresh.setdefault(pair, (candidate, edge))
+    fresh: dict[frozenset[int], tuple[int, int, Edge]] = {}
+    for candidate, younger, edge in proposals:
+        pair = frozenset((candidate, younger))
+        if candidate in active and younger in active and pair not in known and len(pair) == 2:
+            fresh.setdefault(pair, (candidate, younger, edge))
     chosen = list(fresh.values())
     rows = [
         MatchCandidate(
-            golden_id=edge.younger,
+            golden_id=younger,
             candidate_id=candidate,
             source_record_id=edge.mine,
             entity_type=context.entity_type,
@@ -309,8 +360,8 @@ def _propose(context: MatchContext, proposals: Sequence[tuple[int, Edge]]) -> in
             model_version=context.model_version,
             explanation=explanation,
         )
-        for (candidate, edge), explanation in zip(
-            chosen, _explanations(context, [edge for _, edge in chosen]), strict=True
+        for (candidate, younger, edge), explanation in zip(
+            chosen, _explanations(context, [edge for _, _, edge in chosen]), strict=True
         )
     ]
     with acting(system_actor("matcher"), "batch match: possible duplicate"):
@@ -322,24 +373,24 @@ def apply_plan(context: MatchContext, plan: Plan, *, on_progress: Any = None) ->
     """Merge and queue as planned, APPLY_BATCH merges per transaction; refused merges go to review."""
     stats = BatchStats()
     actor = system_actor("matcher")
-    refused: list[tuple[int, Edge]] = []
+    refused: list[tuple[int, int, Edge]] = []
     for start in range(0, len(plan.merges), APPLY_BATCH):
         batch = plan.merges[start : start + APPLY_BATCH]
-        explanations = _explanations(context, [edge for _, edge in batch])
+        explanations = _explanations(context, [edge for _, _, edge in batch])
         requests = [
             MergeRequest(
                 survivor_pk=survivor,
-                merged_pk=edge.younger,
+                merged_pk=merged,
                 reason=f"batch match: probability {edge.probability:.4f}",
                 probability=edge.probability,
                 explanation=explanation,
             )
-            for (survivor, edge), explanation in zip(batch, explanations, strict=True)
+            for (survivor, merged, edge), explanation in zip(batch, explanations, strict=True)
         ]
         with acting(actor, "batch match"):
             outcome = golden_records_merge_many(requests, actor=actor)
         stats.merged += len(outcome.merges)
-        by_merged = {edge.younger: (survivor, edge) for survivor, edge in batch}
+        by_merged = {merged: (survivor, merged, edge) for survivor, merged, edge in batch}
         for request, why in outcome.refused:
             stats.merge_refused += 1
             if len(stats.messages) < 20:
@@ -347,26 +398,27 @@ def apply_plan(context: MatchContext, plan: Plan, *, on_progress: Any = None) ->
             refused.append(by_merged[request.merged_pk])
         if on_progress is not None:
             on_progress(len(batch))
-    for start in range(0, len(plan.proposals) + len(refused), APPLY_BATCH):
-        stats.proposed += _propose(context, (plan.proposals + refused)[start : start + APPLY_BATCH])
+    queue = plan.proposals + refused
+    for start in range(0, len(queue), APPLY_BATCH):
+        stats.proposed += _propose(context, queue[start : start + APPLY_BATCH])
     return stats
 
 
 def split_plan(plan: Plan, parts: int) -> list[Plan]:
     """The plan in independent parts for processes to apply side by side: every merge into one survivor in the
-    same part (a survivor is never merged away in the same plan, so the parts touch disjoint records)."""
+    same part (survivors are final: never merged away in the same plan, so the parts touch disjoint records)."""
     split = [Plan() for _ in range(parts)]
-    for survivor, edge in plan.merges:
-        split[survivor % parts].merges.append((survivor, edge))
-    for candidate, edge in plan.proposals:
-        split[edge.younger % parts].proposals.append((candidate, edge))
+    for merge in plan.merges:
+        split[merge[0] % parts].merges.append(merge)
+    for proposal in plan.proposals:
+        split[proposal[1] % parts].proposals.append(proposal)
     return split
 
 
 def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool = True) -> BatchStats:
     """Score, plan and (unless apply is False) apply one chunk on its own: a Celery worker's share of a run."""
     scores = score_chunk(context, golden_pks)
-    plan = plan_merges(context, scores, reached=reached_by_scoring(context))
+    plan = plan_merges(context, scores, compare=compare_by_scoring(context))
     stats = apply_plan(context, plan) if apply else planned(plan)
     stats.goldens, stats.compared_pairs, stats.skipped_rejected = (
         scores.goldens,
@@ -378,7 +430,7 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
 
 def planned(plan: Plan) -> BatchStats:
     """A dry run's figures: what apply_plan would do if nothing changed meanwhile."""
-    return BatchStats(merged=len(plan.merges), proposed=len({frozenset((c, e.younger)) for c, e in plan.proposals}))
+    return BatchStats(merged=len(plan.merges), proposed=len({frozenset((c, y)) for c, y, _ in plan.proposals}))
 
 
 def golden_pk_chunks(

@@ -23,7 +23,7 @@ from django.utils import timezone
 from mdm.context import acting, current_correlation_id
 from mdm.db import reassign
 from mdm.golden import golden_records_recompute, golden_records_touch
-from mdm.history import bulk_update_tracked
+from mdm.history import bulk_create_tracked, bulk_update_tracked
 from mdm.models import (
     CrossReference,
     GoldenMerge,
@@ -144,6 +144,8 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
         reassign(BlockingKey, "golden", into)
         reassign(MatchProfile, "golden", into)
 
+        _carry_candidates(into, actor)
+
         retiring = [locked[pk] for pk in merged_pks]
         now = timezone.now()
         for golden in retiring:
@@ -187,3 +189,50 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
             batch_size=1000,
         )
     return outcome
+
+
+def _carry_candidates(into: dict[int, int], actor: AbstractBaseUser) -> None:
+    """Review pairs follow a merge: an open pair the merge settles is closed as merged, an open pair with a third
+    record is superseded (the batch run proposes the survivor instead), and a pair a steward rejected holds for
+    the survivor too (if the merged record is not that record, neither is the cluster that now contains it)."""
+    from matching.models import CandidateStatus, MatchCandidate
+
+    rows = MatchCandidate.objects.filter(
+        Q(golden_id__in=list(into)) | Q(candidate_id__in=list(into)),
+        status__in=[CandidateStatus.OPEN, CandidateStatus.REJECTED],
+    )
+    now = timezone.now()
+    closed: list[MatchCandidate] = []
+    carried: dict[frozenset[int], MatchCandidate] = {}
+    for row in rows:
+        left, right = into.get(row.golden_id, row.golden_id), into.get(row.candidate_id, row.candidate_id)
+        if row.status == CandidateStatus.OPEN:
+            row.status = CandidateStatus.MERGED if left == right else CandidateStatus.SUPERSEDED
+            row.decided_at, row.decided_by = now, actor
+            closed.append(row)
+        elif left != right:
+            carried.setdefault(
+                frozenset((left, right)),
+                MatchCandidate(
+                    golden_id=left,
+                    candidate_id=right,
+                    source_record_id=row.source_record_id,
+                    entity_type=row.entity_type,
+                    probability=row.probability,
+                    match_weight=row.match_weight,
+                    model_version=row.model_version,
+                    explanation=row.explanation,
+                    status=CandidateStatus.REJECTED,
+                    decided_at=row.decided_at,
+                    decided_by_id=row.decided_by_id,
+                ),
+            )
+    bulk_update_tracked(closed, MatchCandidate, ["status", "decided_at", "decided_by"])
+    existing = set(
+        MatchCandidate.objects.filter(
+            golden_id__in={pk for pair in carried for pk in pair}, status=CandidateStatus.REJECTED
+        ).values_list("golden_id", "candidate_id")
+    )
+    bulk_create_tracked(
+        [row for pair, row in carried.items() if (row.golden_id, row.candidate_id) not in existing], MatchCandidate
+    )

@@ -191,46 +191,78 @@ def edge(younger: int, older: int, probability_value: float, supported: bool = T
     return Edge(younger, older, weight_of(probability_value), supported, mine=younger * 10, theirs=older * 10)
 
 
-def plan(*edges: Any, known: set[frozenset[int]] | None = None, reached: Any = None) -> Any:
+def plan(*edges: Any, known: set[frozenset[int]] | None = None, compare: Any = None) -> Any:
     from matching.batch import ChunkScores, plan_merges
     from matching.engine import MatchContext
 
     context = MatchContext("customer", 0, None, review_threshold=0.8, auto_link_threshold=0.97, max_block_size=200)
-    return plan_merges(context, ChunkScores(edges=list(edges), known=known or set()), reached=reached)
+    return plan_merges(context, ChunkScores(edges=list(edges), known=known or set()), compare=compare)
 
 
 def test_plan_joins_a_cluster_only_when_the_record_matches_most_of_it() -> None:
     result = plan(edge(2, 1, 0.999), edge(3, 1, 0.999), edge(3, 2, 0.99), edge(4, 3, 0.999))
     # 2 and 3 join 1; 4 matches 3 only, one member of a three-record cluster: review, not a chained merge
-    assert [(survivor, e.younger) for survivor, e in result.merges] == [(1, 2), (1, 3)]
-    assert [(candidate, e.younger) for candidate, e in result.proposals] == [(1, 4)]
+    assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2), (1, 3)]
+    assert [(candidate, younger) for candidate, younger, _ in result.proposals] == [(1, 4)]
 
 
 def test_plan_sends_a_record_matching_two_clusters_to_review() -> None:
     result = plan(edge(3, 1, 0.999), edge(3, 2, 0.998))
     assert not result.merges
-    assert sorted(candidate for candidate, _ in result.proposals) == [1, 2]
+    assert sorted(candidate for candidate, _, _ in result.proposals) == [1, 2]
 
 
 def test_plan_never_merges_through_a_cluster_member_into_a_rejected_record() -> None:
     result = plan(edge(2, 1, 0.999), edge(3, 2, 0.999), edge(3, 1, 0.999), known={frozenset((3, 1))})
-    assert [(survivor, e.younger) for survivor, e in result.merges] == [(1, 2)]
+    assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2)]
     assert not result.proposals  # the rejected pair (3, 1) is neither merged nor proposed again
 
 
 def test_plan_reviews_a_match_to_one_member_that_is_not_a_cluster_match() -> None:
     result = plan(edge(2, 1, 0.999, supported=False), edge(3, 1, 0.9))
     assert not result.merges
-    assert [(candidate, e.younger) for candidate, e in result.proposals] == [(1, 2), (1, 3)]
+    assert [(candidate, younger) for candidate, younger, _ in result.proposals] == [(1, 2), (1, 3)]
 
 
 def test_plan_compares_a_record_with_cluster_members_it_was_never_shortlisted_with() -> None:
     asked: list[tuple[int, list[int]]] = []
 
-    def reached(pk: int, others: list[int]) -> set[int]:
+    def compare(pk: int, others: list[int]) -> dict[int, Any]:
         asked.append((pk, others))
-        return set(others)
+        return {other: edge(pk, other, 0.99) for other in others}
 
-    result = plan(edge(2, 1, 0.999), edge(3, 2, 0.999), reached=reached)
+    result = plan(edge(2, 1, 0.999), edge(3, 2, 0.999), compare=compare)
     assert asked == [(3, [1])]  # 3 never met 1: compared now, and found to match it
-    assert [(survivor, e.younger) for survivor, e in result.merges] == [(1, 2), (1, 3)]
+    assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2), (1, 3)]
+
+
+def test_plan_joins_two_clusters_a_record_matches_only_when_they_match_each_other() -> None:
+    def compare(pk: int, others: list[int]) -> dict[int, Any]:
+        return {other: edge(pk, other, 0.999 if {pk, other} == {1, 2} else 0.5) for other in others}
+
+    # 1 and 2 never shared a key; 3 clearly matches both, and 1 and 2 clearly match each other: one cluster
+    result = plan(edge(3, 1, 0.999), edge(3, 2, 0.999), compare=compare)
+    assert sorted((survivor, merged) for survivor, merged, _ in result.merges) == [(1, 2), (1, 3)]
+    assert not result.proposals
+
+    def strangers(pk: int, others: list[int]) -> dict[int, Any]:
+        return {}
+
+    result = plan(edge(3, 1, 0.999), edge(3, 2, 0.999), compare=strangers)
+    assert not result.merges and sorted(candidate for candidate, _, _ in result.proposals) == [1, 2]
+
+
+def test_plan_names_final_survivors_when_clusters_join_later() -> None:
+    def compare(pk: int, others: list[int]) -> dict[int, Any]:
+        return {other: edge(pk, other, 0.999) for other in others}
+
+    # 3 joins 2; then 4 matches clusters 1 and {2, 3}, which match each other: all of it ends in 1
+    result = plan(edge(3, 2, 0.999), edge(4, 1, 0.999), edge(4, 2, 0.999), edge(4, 3, 0.999), compare=compare)
+    assert sorted((survivor, merged) for survivor, merged, _ in result.merges) == [(1, 2), (1, 3), (1, 4)]
+
+
+def test_plan_keeps_a_rejection_when_the_rejected_record_joined_a_cluster() -> None:
+    # a steward said 3 is not 2; 2 joins 1, so 3 must not join 1 through 1 either
+    result = plan(edge(2, 1, 0.999), edge(3, 1, 0.999), edge(3, 2, 0.999), known={frozenset((3, 2))})
+    assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2)]
+    assert not result.proposals

@@ -115,3 +115,39 @@ def test_many_merges_in_one_call_and_the_impossible_ones_refused(salesforce: Any
     assert all(len(m.source_record_ids) == 1 and len(m.xref_ids) == 1 for m in GoldenMerge.objects.all())
     a.refresh_from_db()
     assert a.version > 1  # the survivor's new sources are an event for targets, even when its values held
+
+
+def test_review_pairs_follow_a_merge(salesforce: Any, steward: Any) -> None:
+    from matching.models import CandidateStatus, MatchCandidate
+
+    names = ["Alpha Trading GmbH", "Beta Logistics AG", "Gamma Foods SE", "Delta Steel KG"]
+    ingest(
+        system=salesforce,
+        entity_type="customer",
+        records=[customer(f"00{n}", legal_name=name, tax_ids=[]) for n, name in enumerate(names)],
+        actor=salesforce.service_user,
+        defer_matching=True,
+    )
+    a, b, c, d = GoldenRecord.objects.order_by("pk")
+    source = SourceRecord.objects.first()
+
+    def pair(left: GoldenRecord, right: GoldenRecord, status: str) -> MatchCandidate:
+        return MatchCandidate.objects.create(
+            golden=left,
+            candidate=right,
+            source_record=source,
+            entity_type="customer",
+            probability=0.9,
+            match_weight=3.0,
+            model_version=0,
+            status=status,
+            decided_by=steward if status == "rejected" else None,
+        )
+
+    settled, other, rejected = pair(b, a, "open"), pair(b, c, "open"), pair(d, b, "rejected")
+    golden_records_merge(survivor=a, merged=b, actor=steward, reason="same company")
+    statuses = {row.pk: row.status for row in MatchCandidate.objects.all()}
+    assert statuses[settled.pk] == CandidateStatus.MERGED and statuses[other.pk] == CandidateStatus.SUPERSEDED
+    assert statuses[rejected.pk] == CandidateStatus.REJECTED
+    carried = MatchCandidate.objects.get(golden=d, candidate=a)  # d is not b, so d is not the cluster b joined
+    assert carried.status == CandidateStatus.REJECTED and carried.decided_by == steward

@@ -18,10 +18,10 @@ from matching.batch import (
     ChunkScores,
     Plan,
     apply_plan,
+    compare_by_scoring,
     golden_pk_chunks,
     plan_merges,
     planned,
-    reached_by_scoring,
     score_chunk,
     split_plan,
 )
@@ -107,7 +107,7 @@ class Command(BaseCommand):
                     bar.update(len(futures[future]))
         bar.close()
         scored_at = time.monotonic()
-        plan = plan_merges(context, scores, reached=reached_by_scoring(context))
+        plan = plan_merges(context, scores, compare=compare_by_scoring(context))
         if apply and options["workers"] > 1:
             total = BatchStats()
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
