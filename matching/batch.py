@@ -36,6 +36,7 @@ from matching.engine import (
     CLUSTER_SUPPORT,
     MatchContext,
     Target,
+    identifiers_conflict,
     keyed_goldens,
     score_target,
     shortlist,
@@ -65,6 +66,7 @@ class Edge(NamedTuple):
     supported: bool  # the younger record matches the older one's cluster, not one member of it
     mine: int  # source record of the younger record's best member
     theirs: int  # source record of the older record's best member
+    conflict: bool = False  # the two hold different check-digit identifiers of one scheme (engine.identifiers_conflict)
 
     @property
     def probability(self) -> float:
@@ -165,13 +167,15 @@ def _best_edge(
     if best.probability < context.review_threshold:
         return None
     support = sum(result.probability >= context.review_threshold for result, _ in scored) / len(scored)
+    conflict = identifiers_conflict([found for _, found in mine], their_forms)
     return Edge(
         younger=pk,
         older=other,
         weight=best.weight,
-        supported=best.supported and support >= CLUSTER_SUPPORT,
+        supported=best.supported and support >= CLUSTER_SUPPORT and not conflict,
         mine=best_source,
         theirs=theirs[best.member_index][0],
+        conflict=conflict,
     )
 
 
@@ -267,7 +271,8 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
         best: Edge | None = None
         for member in members(younger):
             edges = compare(member, members(older))
-            if _support(members(older), set(edges)) < CLUSTER_SUPPORT:
+            consistent = {other for other, edge in edges.items() if not edge.conflict}
+            if _support(members(older), consistent) < CLUSTER_SUPPORT:
                 return None
             top = max(edges.values(), key=lambda edge: edge.weight)
             best = top if best is None or top.weight > best.weight else best

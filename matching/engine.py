@@ -211,6 +211,24 @@ def key_weight(key: str, holders: int) -> float:
 # --- Deciding -----------------------------------------------------------------------------------------
 
 
+def _identifiers(found_list: Iterable[Features]) -> dict[str, set[str]]:
+    """Check-digit identifiers by scheme (a tax ID per issuing country, a GTIN): values that never vary by typo."""
+    found_ids: dict[str, set[str]] = defaultdict(set)
+    for found in found_list:
+        for tax in found.get("tax") or ():
+            found_ids["tax:" + tax.split(":", 1)[0]].add(tax)
+        if found.get("gtin"):
+            found_ids["gtin"].add(found["gtin"])
+    return found_ids
+
+
+def identifiers_conflict(mine: Iterable[Features], theirs: Iterable[Features]) -> bool:
+    """True when both sides hold a validated identifier of one scheme and share none of them (two VAT numbers
+    of one country, two GTINs): whatever the names say, they are different entities, or a steward must say."""
+    left, right = _identifiers(mine), _identifiers(theirs)
+    return any(values and right.get(scheme) and not values & right[scheme] for scheme, values in left.items())
+
+
 def score_target(
     context: MatchContext, found: Features, target: Target, members: Sequence[Features]
 ) -> CandidateScore | None:
@@ -236,11 +254,12 @@ def score_target(
     best_member = members[best_position]
     probabilities = [probability(weight) for weight, _ in weighed]
     support = sum(p >= context.review_threshold for p in probabilities) / len(sample)
+    supported = support >= CLUSTER_SUPPORT and not identifiers_conflict([found], sample)
     return CandidateScore(
         target,
         best_weight,
         probabilities,
-        support >= CLUSTER_SUPPORT,
+        supported,
         lambda: context.scorer.score(found, best_member),
         member_index=best_position,
     )

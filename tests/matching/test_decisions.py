@@ -123,3 +123,14 @@ def test_thresholds_come_from_the_settings(salesforce: System, netsuite: System)
     send(netsuite, company("C-1", legal_name="Northwind Traders GmbH", legal_address=BERLIN))
     (second,) = send(salesforce, company("001", legal_name="Northwind Trading", billing_address=BERLIN))
     assert second.match == "new"
+
+
+def test_two_different_vat_numbers_of_one_country_are_never_linked_automatically() -> None:
+    from matching.engine import identifiers_conflict
+
+    de_1, de_2, fr = {"tax": ["DE:DE111"]}, {"tax": ["DE:DE222"]}, {"tax": ["FR:FR333"]}
+    assert identifiers_conflict([de_1], [de_2])
+    assert not identifiers_conflict([de_1], [fr])  # a company may hold VAT numbers of several countries
+    assert not identifiers_conflict([de_1], [{}, {"tax": ["DE:DE111", "FR:FR333"]}])
+    assert not identifiers_conflict([{}], [de_2])
+    assert identifiers_conflict([{"gtin": "04012345000016"}], [{"gtin": "04012345000023"}])
