@@ -14,6 +14,7 @@ statements (the batch matcher merges hundreds of thousands of records after a la
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from mdm.context import acting, current_correlation_id
 from mdm.db import reassign
-from mdm.golden import golden_records_recompute, golden_records_touch
+from mdm.golden import golden_record_touch, golden_records_recompute, golden_records_touch
 from mdm.history import bulk_create_tracked, bulk_update_tracked
 from mdm.models import (
     CrossReference,
@@ -49,6 +50,7 @@ class MergeRequest:
     reason: str
     probability: float | None = None
     explanation: dict = field(default_factory=dict)
+    move_edges: bool = False  # a steward's merge re-points the merged record's hierarchy edges to the survivor
 
 
 @dataclass
@@ -67,9 +69,14 @@ def golden_records_merge(
     reason: str,
     probability: float | None = None,
     explanation: dict | None = None,
+    move_edges: bool = False,
 ) -> GoldenMerge:
-    """Retire `merged` into `survivor` (which keeps its golden ID); returns the merge record."""
-    request = MergeRequest(survivor.pk, merged.pk, reason, probability, explanation or {})
+    """Retire `merged` into `survivor` (which keeps its golden ID); returns the merge record.
+
+    With `move_edges` (a steward's merge) the merged record's hierarchy edges are re-pointed to the
+    survivor, each checked like a new edge (one parent per hierarchy, no cycle); otherwise a record with
+    edges is refused."""
+    request = MergeRequest(survivor.pk, merged.pk, reason, probability, explanation or {}, move_edges)
     with acting(actor, reason), transaction.atomic():
         outcome = golden_records_merge_many([request], actor=actor)
         if outcome.refused:
@@ -116,7 +123,7 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
         accepted: list[MergeRequest] = []
         for request in requests:
             why = _refusal(request, locked, retired, grown)
-            if not why and request.merged_pk in has_edges:
+            if not why and request.merged_pk in has_edges and not request.move_edges:
                 why = f"{locked[request.merged_pk].golden_id} has hierarchy edges; merge it as a steward to move them"
             if why:
                 outcome.refused.append((request, why))
@@ -145,6 +152,11 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
         reassign(MatchProfile, "golden", into)
 
         _carry_candidates(into, actor)
+        moved_edges = {
+            request.merged_pk: _move_edges(request.merged_pk, request.survivor_pk)
+            for request in accepted
+            if request.merged_pk in has_edges
+        }
 
         retiring = [locked[pk] for pk in merged_pks]
         now = timezone.now()
@@ -178,6 +190,7 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
                     merged_id=request.merged_pk,
                     source_record_ids=moved_sources.get(request.merged_pk, []),
                     xref_ids=moved_xrefs.get(request.merged_pk, []),
+                    moved_edges=moved_edges.get(request.merged_pk, []),
                     probability=request.probability,
                     explanation=request.explanation,
                     actor=actor,
@@ -236,3 +249,90 @@ def _carry_candidates(into: dict[int, int], actor: AbstractBaseUser) -> None:
     bulk_create_tracked(
         [row for pair, row in carried.items() if (row.golden_id, row.candidate_id) not in existing], MatchCandidate
     )
+
+
+def _move_edges(merged_pk: int, survivor_pk: int) -> list[dict[str, Any]]:
+    """Re-point the merged record's hierarchy edges to the survivor, each checked as a new edge would be."""
+    from mdm.hierarchies import check_edge
+
+    moved: list[dict[str, Any]] = []
+    edges = HierarchyEdge.objects.select_for_update().filter(Q(parent_id=merged_pk) | Q(child_id=merged_pk))
+    for edge in edges.select_related("hierarchy", "parent", "child").order_by("pk"):
+        end = "parent" if edge.parent_id == merged_pk else "child"
+        other = edge.child if end == "parent" else edge.parent
+        if other.pk == survivor_pk:
+            raise MergeError(
+                f"{edge.parent.golden_id} is the parent of {edge.child.golden_id} in {edge.hierarchy.name}; "
+                "end that edge before merging the two"
+            )
+        setattr(edge, f"{end}_id", survivor_pk)
+        errors = check_edge(edge)
+        if errors:
+            raise MergeError(f"moving the {edge.hierarchy.name} edge to the survivor: " + "; ".join(errors.values()))
+        edge.save()
+        moved.append({"edge": edge.pk, "end": end})
+        if end == "parent":
+            golden_record_touch(
+                golden=GoldenRecord.objects.get(pk=edge.child_id), changed_fields=[f"parent:{edge.hierarchy.code}"]
+            )
+    return moved
+
+
+def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: str) -> GoldenRecord:
+    """Undo a merge: the retired record comes back to life with exactly the source records, cross-references
+    and hierarchy edges that moved, both records are recomputed, and targets get correcting events.
+
+    Refused (nothing changes) when the merge was already undone, or when the survivor has since been merged
+    into another record (undo that merge first). Returns the restored golden record."""
+    with acting(actor, reason), transaction.atomic():
+        merge = GoldenMerge.objects.select_for_update().get(pk=merge.pk)
+        if merge.undone_at is not None:
+            raise MergeError(f"this merge was already undone on {merge.undone_at:%Y-%m-%d %H:%M}")
+        locked = GoldenRecord.objects.select_for_update().in_bulk(sorted([merge.survivor_id, merge.merged_id]))
+        survivor, merged = locked[merge.survivor_id], locked[merge.merged_id]
+        if survivor.status != GoldenStatus.ACTIVE:
+            into = survivor.merged_into.golden_id if survivor.merged_into else "another record"
+            raise MergeError(f"{survivor.golden_id} has since been merged into {into}; undo that merge first")
+        if merged.status != GoldenStatus.RETIRED or merged.merged_into_id != survivor.pk:
+            raise MergeError(f"{merged.golden_id} is no longer retired into {survivor.golden_id}")
+        sources = list(SourceRecord.objects.select_for_update().filter(pk__in=merge.source_record_ids, golden=survivor))
+        xrefs = list(CrossReference.objects.filter(pk__in=merge.xref_ids, golden=survivor))
+        for row in [*sources, *xrefs]:
+            row.golden_id = merged.pk
+        bulk_update_tracked(sources, SourceRecord, ["golden"])
+        bulk_update_tracked(xrefs, CrossReference, ["golden"])
+        _derived_follow([record.pk for record in sources], merged.pk)
+        for move in merge.moved_edges:
+            edge = HierarchyEdge.objects.select_for_update().filter(pk=move["edge"]).first()
+            if edge is not None and getattr(edge, f"{move['end']}_id") == survivor.pk:
+                setattr(edge, f"{move['end']}_id", merged.pk)
+                edge.save()
+                if move["end"] == "parent":
+                    golden_record_touch(
+                        golden=GoldenRecord.objects.get(pk=edge.child_id),
+                        changed_fields=[f"parent:{edge.hierarchy.code}"],
+                    )
+        merged.status, merged.merged_into = GoldenStatus.ACTIVE, None
+        merged.version += 1
+        merged.save(update_fields=["status", "merged_into", "version", "updated_at"])
+        OutboxEvent.objects.create(
+            golden=merged,
+            golden_version=merged.version,
+            event_type=OutboxEventType.UNMERGED,
+            changed_fields=["status", "merged_into"],
+            correlation_id=current_correlation_id(),
+        )
+        changed = set(golden_records_recompute(entity_type=survivor.entity_type, golden_pks=[survivor.pk, merged.pk]))
+        golden_records_touch([golden for golden in (survivor,) if golden.pk not in changed], ["sources"])
+        merge.undone_at, merge.undone_by, merge.undo_reason = timezone.now(), actor, reason[:255]
+        merge.save(update_fields=["undone_at", "undone_by", "undo_reason"])
+        merged.refresh_from_db()
+        return merged
+
+
+def _derived_follow(source_pks: list[int], golden_pk: int) -> None:
+    """Match profiles and blocking keys follow their source records to another golden record."""
+    from matching.models import BlockingKey, MatchProfile
+
+    BlockingKey.objects.filter(source_record_id__in=source_pks).update(golden_id=golden_pk)
+    MatchProfile.objects.filter(source_record_id__in=source_pks).update(golden_id=golden_pk)

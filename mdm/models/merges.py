@@ -23,7 +23,16 @@ class GoldenMerge(models.Model):
     reason = models.CharField(max_length=255, blank=True, default="")
     correlation_id = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    moved_edges = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Hierarchy edges re-pointed to the survivor: [{edge, end}], end parent/child.",
+    )
     undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_reason = models.CharField(max_length=255, blank=True, default="")
 
     def __str__(self) -> str:
         return f"{self.merged_id} → {self.survivor_id}"
