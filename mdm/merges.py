@@ -111,7 +111,11 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
         return outcome
     with transaction.atomic():
         involved = sorted({pk for request in requests for pk in (request.survivor_pk, request.merged_pk)})
-        locked = GoldenRecord.objects.select_for_update().in_bulk(involved)
+        # Locks are always taken in primary-key order, so two merges never wait on each other in a circle.
+        locked = {
+            golden.pk: golden
+            for golden in GoldenRecord.objects.select_for_update().filter(pk__in=involved).order_by("pk")
+        }
         with_edges = set(
             HierarchyEdge.objects.filter(Q(parent_id__in=involved) | Q(child_id__in=involved)).values_list(
                 "parent_id", "child_id"
@@ -288,7 +292,8 @@ def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: st
         merge = GoldenMerge.objects.select_for_update().get(pk=merge.pk)
         if merge.undone_at is not None:
             raise MergeError(f"this merge was already undone on {merge.undone_at:%Y-%m-%d %H:%M}")
-        locked = GoldenRecord.objects.select_for_update().in_bulk(sorted([merge.survivor_id, merge.merged_id]))
+        pair = GoldenRecord.objects.select_for_update().filter(pk__in=[merge.survivor_id, merge.merged_id])
+        locked = {golden.pk: golden for golden in pair.order_by("pk")}
         survivor, merged = locked[merge.survivor_id], locked[merge.merged_id]
         if survivor.status != GoldenStatus.ACTIVE:
             into = survivor.merged_into.golden_id if survivor.merged_into else "another record"

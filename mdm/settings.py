@@ -166,6 +166,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"api_key": env_str("MDM_API_KEY_RATE", "6000/min")},
     "EXCEPTION_HANDLER": "mdm.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # the API parses JSON only
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MDM hub API",
@@ -182,6 +183,7 @@ SPECTACULAR_SETTINGS = {
         "ProductStatusEnum": "mdm.models.golden.ProductStatus",
         "ResolutionStatusEnum": ["active", "merged", "not_found"],
         "OutcomeStatusEnum": ["created", "updated", "unchanged", "rejected"],
+        "CandidateStatusEnum": "matching.models.CandidateStatus",
     },
 }
 

@@ -67,6 +67,14 @@ class ApiKey(models.Model):
         related_name="api_keys",
         help_text="May write source records as this system, and only this one. Empty: no write access.",
     )
+    steward = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="steward_api_keys",
+        help_text="Acts for this person in steward actions (/api/v1/steward/), with exactly their roles.",
+    )
     rate = models.CharField(
         max_length=20,
         blank=True,

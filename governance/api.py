@@ -1,0 +1,308 @@
+"""Steward actions over REST (/api/v1/steward/…), for automation, with the permissions of the admin UI.
+
+A steward calls them with their admin session, or with an API key that acts for them (`ApiKey.steward`):
+the key then has exactly that person's roles. Views translate input and output and call
+governance/services.py; refusals come back as 400/403/404/409 with the reason.
+"""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from governance import services
+from governance.selectors import candidate_queue
+from matching.models import MatchCandidate
+from mdm.api.views import HubAPIView
+from mdm.models import ApiKey, EntityType, GoldenMerge
+
+BULK_LIMIT = 500
+
+
+def steward_of(request: Request) -> AbstractBaseUser | None:
+    """The person acting: a logged-in user, or the steward an API key acts for."""
+    if isinstance(request.auth, ApiKey):
+        return request.auth.steward if request.auth.steward_id else None
+    user = request.user
+    return user if user and user.is_authenticated and user.is_active else None
+
+
+class IsSteward(BasePermission):
+    """A person with any steward role; each action checks the record's domain itself."""
+
+    message = "steward actions need a steward's session, or an API key that acts for a steward"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        actor = steward_of(request)
+        return actor is not None and any(services.may_steward(actor, kind) for kind in EntityType.values)
+
+
+class StewardView(HubAPIView):
+    permission_classes = [IsSteward]
+
+    def actor(self) -> AbstractBaseUser:
+        actor = steward_of(self.request)
+        assert actor is not None  # IsSteward checked it
+        return actor
+
+
+def _refusal(exc: services.StewardError) -> exceptions.APIException:
+    kinds = {
+        "forbidden": exceptions.PermissionDenied,
+        "not_found": exceptions.NotFound,
+        "conflict": Conflict,
+    }
+    return kinds.get(exc.code, exceptions.ValidationError)(
+        str(exc) if exc.code != "invalid" else {"reason": [str(exc)]}
+    )
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "the records changed; reload and try again"
+
+
+# --- Serializers ---------------------------------------------------------------------------------------
+
+
+class CandidateSerializer(serializers.ModelSerializer):
+    golden_id = serializers.CharField(source="golden.golden_id")
+    candidate_golden_id = serializers.CharField(source="candidate.golden_id")
+    assigned_to = serializers.SerializerMethodField()
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+
+    class Meta:
+        model = MatchCandidate
+        fields = [
+            "id",
+            "entity_type",
+            "golden_id",
+            "candidate_golden_id",
+            "probability",
+            "match_weight",
+            "model_version",
+            "status",
+            "created_at",
+            "decided_at",
+            "decided_by",
+            "assigned_to",
+        ]
+
+    def get_assigned_to(self, candidate: MatchCandidate) -> str | None:
+        assignment = getattr(candidate, "assignment", None)
+        return assignment.steward.username if assignment else None
+
+
+class CandidateDetailSerializer(CandidateSerializer):
+    class Meta(CandidateSerializer.Meta):
+        fields = [*CandidateSerializer.Meta.fields, "explanation"]
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class RequiredReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255)
+
+
+class AssignSerializer(serializers.Serializer):
+    steward = serializers.CharField(allow_null=True, help_text="username, or null to unassign")
+
+
+class BulkSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["merge", "reject", "defer"])
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=BULK_LIMIT)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class RefusalSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class BulkResultSerializer(serializers.Serializer):
+    done = serializers.ListField(child=serializers.IntegerField())
+    refused = RefusalSerializer(many=True)
+
+
+class ManualMergeSerializer(serializers.Serializer):
+    survivor = serializers.CharField(max_length=20, help_text="golden ID that survives")
+    merged = serializers.CharField(max_length=20, help_text="golden ID retired into the survivor")
+    reason = serializers.CharField(max_length=255)
+
+
+class MergeSerializer(serializers.ModelSerializer):
+    survivor = serializers.CharField(source="survivor.golden_id")
+    merged = serializers.CharField(source="merged.golden_id")
+    actor = serializers.CharField(source="actor.username", default=None)
+    undone_by = serializers.CharField(source="undone_by.username", default=None)
+
+    class Meta:
+        model = GoldenMerge
+        fields = [
+            "id",
+            "survivor",
+            "merged",
+            "probability",
+            "reason",
+            "actor",
+            "created_at",
+            "undone_at",
+            "undone_by",
+            "undo_reason",
+            "source_record_ids",
+            "xref_ids",
+            "moved_edges",
+        ]
+
+
+# --- Views ---------------------------------------------------------------------------------------------
+
+
+class CandidatePagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 500
+
+
+class CandidateListView(StewardView):
+    """Review candidates, best first: `?status=open` (default), `entity_type`, `min_probability`,
+    `max_probability`, `system` (a source system of either record), `assigned_to` (a username, `me`, `none`),
+    `ordering` (`-probability` default, `created_at` for oldest first)."""
+
+    @extend_schema(responses=CandidateSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        try:
+            queryset = candidate_queue(request.query_params, steward=self.actor())
+        except ValueError as exc:
+            raise exceptions.ValidationError({str(exc).split(":", 1)[0]: [str(exc).split(":", 1)[1].strip()]}) from exc
+        paginator = CandidatePagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(CandidateSerializer(page, many=True).data)
+
+
+def _candidate(pk: int) -> MatchCandidate:
+    candidate = (
+        MatchCandidate.objects.select_related("golden", "candidate", "decided_by", "assignment__steward")
+        .filter(pk=pk)
+        .first()
+    )
+    if candidate is None:
+        raise exceptions.NotFound(f"no review candidate {pk}")
+    return candidate
+
+
+class CandidateDetailView(StewardView):
+    @extend_schema(responses=CandidateDetailSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(CandidateDetailSerializer(_candidate(pk)).data)
+
+
+class CandidateActionView(StewardView):
+    """POST …/candidates/{id}/merge/, …/reject/, …/defer/ with an optional `reason`."""
+
+    action_name = ""
+    actions = {
+        "merge": services.candidate_merge,
+        "reject": services.candidate_reject,
+        "defer": services.candidate_defer,
+    }
+
+    @extend_schema(request=ReasonSerializer, responses=CandidateDetailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            self.actions[self.action_name](candidate_pk=pk, actor=self.actor(), reason=body.validated_data["reason"])
+        except services.StewardError as exc:
+            raise _refusal(exc) from exc
+        return Response(CandidateDetailSerializer(_candidate(pk)).data)
+
+
+class CandidateAssignView(StewardView):
+    @extend_schema(request=AssignSerializer, responses=CandidateSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        body = AssignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        steward = None
+        if body.validated_data["steward"] is not None:
+            steward = get_user_model().objects.filter(username=body.validated_data["steward"]).first()
+            if steward is None:
+                raise exceptions.ValidationError({"steward": [f"no user {body.validated_data['steward']}"]})
+        try:
+            services.candidate_assign(candidate_pk=pk, steward=steward, actor=self.actor())
+        except services.StewardError as exc:
+            raise _refusal(exc) from exc
+        return Response(CandidateSerializer(_candidate(pk)).data)
+
+
+class CandidateBulkView(StewardView):
+    """One action on many candidates (a selected score band): each succeeds or is refused on its own."""
+
+    @extend_schema(request=BulkSerializer, responses=BulkResultSerializer)
+    def post(self, request: Request) -> Response:
+        body = BulkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        action = CandidateActionView.actions[body.validated_data["action"]]
+        done, refused = [], []
+        for pk in dict.fromkeys(body.validated_data["ids"]):
+            try:
+                action(candidate_pk=pk, actor=self.actor(), reason=body.validated_data["reason"])
+                done.append(pk)
+            except services.StewardError as exc:
+                refused.append({"id": pk, "code": exc.code, "message": str(exc)})
+        return Response({"done": done, "refused": refused})
+
+
+class MergeListView(StewardView):
+    """Merges, newest first; `?golden_id=` those a golden record took part in. POST merges two golden records."""
+
+    @extend_schema(responses=MergeSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        queryset: QuerySet[GoldenMerge] = GoldenMerge.objects.select_related(
+            "survivor", "merged", "actor", "undone_by"
+        ).order_by("-pk")
+        if golden_id := request.query_params.get("golden_id"):
+            queryset = queryset.filter(survivor__golden_id=golden_id) | queryset.filter(merged__golden_id=golden_id)
+        paginator = CandidatePagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(MergeSerializer(page, many=True).data)
+
+    @extend_schema(request=ManualMergeSerializer, responses={201: MergeSerializer})
+    def post(self, request: Request) -> Response:
+        body = ManualMergeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            merge = services.goldens_merge(
+                survivor_id=body.validated_data["survivor"],
+                merged_id=body.validated_data["merged"],
+                actor=self.actor(),
+                reason=body.validated_data["reason"],
+            )
+        except services.StewardError as exc:
+            raise _refusal(exc) from exc
+        return Response(MergeSerializer(merge).data, status=status.HTTP_201_CREATED)
+
+
+class MergeUndoView(StewardView):
+    """Unmerge: POST …/merges/{id}/undo/ with a `reason`."""
+
+    @extend_schema(request=RequiredReasonSerializer, responses=MergeSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        body = RequiredReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.merge_undo(merge_pk=pk, actor=self.actor(), reason=body.validated_data["reason"])
+        except services.StewardError as exc:
+            raise _refusal(exc) from exc
+        merge = GoldenMerge.objects.select_related("survivor", "merged", "actor", "undone_by").get(pk=pk)
+        return Response(MergeSerializer(merge).data)

@@ -1,0 +1,20 @@
+"""URLs of the steward REST API, under /api/v1/steward/."""
+
+from django.urls import path
+
+from governance import api
+
+urlpatterns = [
+    path("candidates/", api.CandidateListView.as_view(), name="candidate-list"),
+    path("candidates/bulk/", api.CandidateBulkView.as_view(), name="candidate-bulk"),
+    path("candidates/<int:pk>/", api.CandidateDetailView.as_view(), name="candidate-detail"),
+    *(
+        path(
+            f"candidates/<int:pk>/{name}/", api.CandidateActionView.as_view(action_name=name), name=f"candidate-{name}"
+        )
+        for name in ("merge", "reject", "defer")
+    ),
+    path("candidates/<int:pk>/assign/", api.CandidateAssignView.as_view(), name="candidate-assign"),
+    path("merges/", api.MergeListView.as_view(), name="merge-list"),
+    path("merges/<int:pk>/undo/", api.MergeUndoView.as_view(), name="merge-undo"),
+]
