@@ -108,6 +108,7 @@ class Command(BaseCommand):
         bar.close()
         scored_at = time.monotonic()
         plan = plan_merges(context, scores, compare=compare_by_scoring(context))
+        planned_at = time.monotonic()
         if apply and options["workers"] > 1:
             total = BatchStats()
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
@@ -136,7 +137,8 @@ class Command(BaseCommand):
         merged, queued = ("would be merged", "would be queued") if not apply else ("merged", "queued")
         self.stdout.write(
             f"{total.goldens:,} golden {entity_type} records re-matched in {seconds:.1f} s "
-            f"(scoring {scored_at - started:.1f} s, {len(scores.edges):,} pairs at or above review): "
+            f"(scoring {scored_at - started:.1f} s, {len(scores.edges):,} pairs at or above review; clustering "
+            f"{planned_at - scored_at:.1f} s; applying {time.monotonic() - planned_at:.1f} s): "
             f"{total.compared_pairs:,} pairs compared, {total.merged:,} {merged}, {total.proposed:,} review candidates "
             f"{queued}, {total.skipped_rejected:,} pairs skipped (already rejected or open), {total.merge_refused:,} "
             f"merges refused and sent to review{' (dry run: nothing was written)' if not apply else ''}."
