@@ -138,3 +138,16 @@ def _write_outbox(goldens: dict[int, GoldenRecord], changed: dict[int, list[str]
         for pk, fields in changed.items()
     ]
     OutboxEvent.objects.bulk_create(events, batch_size=1000)
+
+
+def golden_values_preview(entity_type: str, golden_pks: Iterable[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What one golden record made of these records' sources would say: (values, lineage). Writes nothing
+    (a steward sees the result of a merge before making it)."""
+    sources = [view for views in _source_views(golden_pks).values() for view in views]
+    result = survive(entity_type, sources, load_rules(entity_type))
+    return result.values(), result.lineage()
+
+
+def source_values(golden_pks: Iterable[int]) -> dict[int, list[SourceView]]:
+    """The standardised source records of these golden records, as survivorship sees them."""
+    return dict(_source_views(golden_pks))

@@ -6,6 +6,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from governance import views as steward
+
 
 def health(request: HttpRequest) -> JsonResponse:
     """Liveness and database reachability, for load balancers and docker-compose."""
@@ -15,6 +17,9 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
+    path("admin/steward/", admin.site.admin_view(steward.queue), name="steward-queue"),
+    path("admin/steward/candidates/<int:pk>/", admin.site.admin_view(steward.candidate), name="steward-candidate"),
+    path("admin/steward/merges/", admin.site.admin_view(steward.merges), name="steward-merges"),
     path("admin/", admin.site.urls),
     path("api/v1/steward/", include(("governance.urls", "steward"), namespace="steward")),
     path("api/v1/", include(("mdm.api.urls", "api"), namespace="v1")),

@@ -1,0 +1,103 @@
+"""The steward pages in the admin: queue, candidate side by side, merges; constant queries; viewers see masks."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from matching.models import CandidateStatus, MatchCandidate
+from mdm.models import GoldenMerge, GoldenStatus, System
+from tests.governance.conftest import candidate, goldens
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_queue_page_costs_the_same_queries_for_3_or_30_candidates(
+    salesforce: System, customer_steward: Any
+) -> None:
+    a, b, c, d = goldens(salesforce)
+    for _ in range(3):
+        candidate(b, a)
+        MatchCandidate.objects.filter(status="open").update(status="deferred")
+    client = browser(customer_steward)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/admin/steward/?status=deferred").status_code == 200
+    for _ in range(27):
+        candidate(d, c)
+        MatchCandidate.objects.filter(status="open").update(status="deferred")
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/admin/steward/?status=deferred")
+    assert "30 candidates" in page.content.decode()
+    assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_a_candidate_page_shows_both_records_the_weights_and_the_merged_result(
+    salesforce: System, customer_steward: Any
+) -> None:
+    older, newer, *_ = goldens(salesforce)
+    pair = candidate(newer, older)
+    html = browser(customer_steward).get(f"/admin/steward/candidates/{pair.pk}/").content.decode()
+    assert older.golden_id in html and newer.golden_id in html and "older: keeps its ID" in html
+    assert "Northwind Traders GmbH" in html and "Northwind Trading GmbH" in html
+    assert "After the merge (survivorship)" in html and "6.60" in html  # the name's weight from the explanation
+    assert "Merge" in html and 'accesskey="g"' in html
+
+
+def test_merging_from_the_page_goes_on_to_the_next_candidate(salesforce: System, customer_steward: Any) -> None:
+    a, b, c, d = goldens(salesforce)
+    first, second = candidate(b, a, 0.95), candidate(d, c, 0.9)
+    response = browser(customer_steward).post(
+        f"/admin/steward/candidates/{first.pk}/", {"action": "merge", "reason": "same company"}
+    )
+    assert response.status_code == 302 and response["Location"] == f"/admin/steward/candidates/{second.pk}/"
+    b.refresh_from_db()
+    assert b.status == GoldenStatus.RETIRED and GoldenMerge.objects.get().reason == "same company"
+
+
+def test_a_refused_action_says_why_and_changes_nothing(salesforce: System, customer_steward: Any) -> None:
+    older, newer, *_ = goldens(salesforce)
+    pair = candidate(newer, older)
+    MatchCandidate.objects.filter(pk=pair.pk).update(status=CandidateStatus.REJECTED)
+    client = browser(customer_steward)
+    response = client.post(f"/admin/steward/candidates/{pair.pk}/", {"action": "merge"}, follow=True)
+    assert "already decided (not a match" in response.content.decode().lower()
+    assert not GoldenMerge.objects.exists()
+
+
+def browser_of_steward(pair: MatchCandidate) -> str:
+    from tests.governance.conftest import person_in
+
+    steward = person_in("Customer stewards", "second.steward")
+    return browser(steward).get(f"/admin/steward/candidates/{pair.pk}/").content.decode()
+
+
+def test_viewers_see_masked_contact_data_and_no_actions(salesforce: System, viewer: Any) -> None:
+    older, newer, *_ = goldens(salesforce)
+    pair = candidate(newer, older)
+    html = browser(viewer).get(f"/admin/steward/candidates/{pair.pk}/").content.decode()
+    assert "not a customer steward" in html and 'value="merge"' not in html
+    assert "+49301234567" not in html and "+4••••••••67" in html  # the phone, masked
+    steward_html = browser_of_steward(pair)
+    assert "+49301234567" in steward_html
+
+
+def test_unmerge_from_the_merges_page(salesforce: System, customer_steward: Any) -> None:
+    older, newer, *_ = goldens(salesforce)
+    pair = candidate(newer, older)
+    client = browser(customer_steward)
+    client.post(f"/admin/steward/candidates/{pair.pk}/", {"action": "merge", "reason": "same"})
+    merge = GoldenMerge.objects.get()
+    assert merge.merged.golden_id in client.get("/admin/steward/merges/").content.decode()
+    missing = client.post("/admin/steward/merges/", {"merge": merge.pk, "reason": ""}, follow=True)
+    assert "give a reason" in missing.content.decode().lower()
+    client.post("/admin/steward/merges/", {"merge": merge.pk, "reason": "two companies"})
+    newer.refresh_from_db()
+    assert newer.status == GoldenStatus.ACTIVE
