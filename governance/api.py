@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import services
+from governance.models import ChangeRequest, ChangeStatus
 from governance.selectors import candidate_queue
 from matching.models import MatchCandidate
 from mdm.api.views import HubAPIView
@@ -54,6 +55,8 @@ class StewardView(HubAPIView):
 
 
 def _refusal(exc: services.StewardError) -> exceptions.APIException:
+    if exc.fields:
+        return exceptions.ValidationError({path: [message] for path, message in exc.fields.items()})
     kinds = {
         "forbidden": exceptions.PermissionDenied,
         "not_found": exceptions.NotFound,
@@ -306,3 +309,90 @@ class MergeUndoView(StewardView):
             raise _refusal(exc) from exc
         merge = GoldenMerge.objects.select_related("survivor", "merged", "actor", "undone_by").get(pk=pk)
         return Response(MergeSerializer(merge).data)
+
+
+# --- Change requests -----------------------------------------------------------------------------------
+
+
+class ChangeRequestSerializer(serializers.ModelSerializer):
+    golden_id = serializers.CharField(source="golden.golden_id")
+    requested_by = serializers.CharField(source="requested_by.username")
+    decided_by = serializers.CharField(source="decided_by.username", default=None)
+
+    class Meta:
+        model = ChangeRequest
+        fields = [
+            "id",
+            "golden_id",
+            "base_version",
+            "changes",
+            "impact",
+            "reason",
+            "status",
+            "needs_approval",
+            "requested_by",
+            "requested_at",
+            "decided_by",
+            "decided_at",
+            "comment",
+        ]
+
+
+class ProposeSerializer(serializers.Serializer):
+    golden_id = serializers.CharField(max_length=20)
+    attributes = serializers.DictField(help_text="attribute: new value, as a source system would send it")
+    reason = serializers.CharField(max_length=255)
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class ChangeListView(StewardView):
+    """Change requests, newest first (`?status=pending`, `?golden_id=`); POST proposes one."""
+
+    @extend_schema(responses=ChangeRequestSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        queryset = ChangeRequest.objects.select_related("golden", "requested_by", "decided_by").order_by("-pk")
+        if state := request.query_params.get("status"):
+            if state not in ChangeStatus.values:
+                raise exceptions.ValidationError({"status": [f"one of {', '.join(ChangeStatus.values)}"]})
+            queryset = queryset.filter(status=state)
+        if golden_id := request.query_params.get("golden_id"):
+            queryset = queryset.filter(golden__golden_id=golden_id)
+        paginator = CandidatePagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(ChangeRequestSerializer(page, many=True).data)
+
+    @extend_schema(request=ProposeSerializer, responses={201: ChangeRequestSerializer})
+    def post(self, request: Request) -> Response:
+        body = ProposeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            change = services.change_propose(actor=self.actor(), **body.validated_data)
+        except services.StewardError as exc:
+            raise _refusal(exc) from exc
+        return Response(ChangeRequestSerializer(change).data, status=status.HTTP_201_CREATED)
+
+
+class ChangeActionView(StewardView):
+    """POST …/changes/{id}/approve/, …/reject/ (a `comment` is required), …/withdraw/."""
+
+    action_name = ""
+
+    @extend_schema(request=CommentSerializer, responses=ChangeRequestSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        body = CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        comment = body.validated_data["comment"]
+        try:
+            if self.action_name == "approve":
+                services.change_approve(request_pk=pk, actor=self.actor(), comment=comment)
+            elif self.action_name == "reject":
+                services.change_reject(request_pk=pk, actor=self.actor(), comment=comment)
+            else:
+                services.change_withdraw(request_pk=pk, actor=self.actor())
+        except services.StewardError as exc:
+            raise _refusal(exc) from exc
+        change = ChangeRequest.objects.select_related("golden", "requested_by", "decided_by").get(pk=pk)
+        return Response(ChangeRequestSerializer(change).data)

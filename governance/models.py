@@ -1,9 +1,10 @@
-"""Stewardship's own data: the hub's steward permissions and review-queue assignments."""
+"""Stewardship's own data: steward permissions, review-queue assignments, approval policy, change requests."""
 
 from django.conf import settings
 from django.db import models
 
 from matching.models import MatchCandidate
+from mdm.models import EntityType, GoldenRecord
 from mdm.models.base import tracked_history
 
 
@@ -41,3 +42,64 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.candidate_id} → {self.steward}"
+
+
+class EditApproval(models.TextChoices):
+    NEVER = "never", "Never: stewards apply edits directly"
+    ERP_OWNED = "erp_owned", "When an ERP owns the attribute"
+    ALWAYS = "always", "Always"
+
+
+class MergeApproval(models.TextChoices):
+    NEVER = "never", "Never: stewards merge directly"
+    BOTH_ERP = "both_erp", "When both golden records have ERP sources"
+    ALWAYS = "always", "Always"
+
+
+class ApprovalPolicy(models.Model):
+    """Which steward actions need a second person (four eyes), per entity type; editable in the admin."""
+
+    entity_type = models.CharField(max_length=20, choices=EntityType.choices, unique=True)
+    edits = models.CharField(max_length=12, choices=EditApproval.choices, default=EditApproval.ERP_OWNED)
+    manual_merges = models.CharField(max_length=12, choices=MergeApproval.choices, default=MergeApproval.BOTH_ERP)
+    history = tracked_history()
+
+    class Meta:
+        verbose_name_plural = "approval policies"
+
+    def __str__(self) -> str:
+        return f"approval policy for {self.entity_type}"
+
+
+class ChangeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPLIED = "applied", "Applied"
+    REJECTED = "rejected", "Rejected"
+    STALE = "stale", "Stale: the record changed; propose again"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class ChangeRequest(models.Model):
+    """A steward's proposed edit of golden attributes: the diff, its downstream impact, and who decided it."""
+
+    golden = models.ForeignKey(GoldenRecord, on_delete=models.CASCADE, related_name="change_requests")
+    base_version = models.PositiveIntegerField(help_text="The golden record's version the diff was made against.")
+    changes = models.JSONField(help_text="{attribute: {'before': …, 'after': …}}, standardised values.")
+    impact = models.JSONField(default=dict, blank=True, help_text="Which targets would receive which fields.")
+    reason = models.CharField(max_length=255)
+    status = models.CharField(max_length=12, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
+    needs_approval = models.BooleanField(default=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.CharField(max_length=255, blank=True, default="", help_text="The approver's comment.")
+    history = tracked_history()
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "requested_at"])]
+
+    def __str__(self) -> str:
+        return f"change request {self.pk} on {self.golden_id}"

@@ -10,6 +10,9 @@ changed), and leaves a history row with the steward, the reason and the correlat
 - `goldens_merge`: merge two golden records a steward found without a candidate.
 - `merge_undo`: unmerge; the retired record comes back exactly as it was, and the pair is remembered as
   not a match so the matcher does not merge it again.
+- `change_propose` / `change_approve` / `change_reject` / `change_withdraw`: four-eyes edits of golden
+  attributes. The approval policy (admin) says which edits need a second person; an approved edit
+  becomes a steward override that wins survivorship until `override_clear`.
 """
 
 from typing import Any
@@ -26,11 +29,13 @@ from mdm.models import GoldenMerge, GoldenRecord, GoldenStatus, SourceRecord
 
 
 class StewardError(Exception):
-    """A steward action that cannot be done as asked; nothing was changed. `code` names the kind for the API."""
+    """A steward action that cannot be done as asked; nothing was changed. `code` names the kind for the API,
+    `fields` the offending input by path."""
 
-    def __init__(self, message: str, code: str = "invalid") -> None:
+    def __init__(self, message: str, code: str = "invalid", fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.fields = fields or {}
 
 
 DOMAIN_PERMISSIONS = {"customer": "governance.steward_customer", "product": "governance.steward_product"}
@@ -195,3 +200,229 @@ def candidate_assign(*, candidate_pk: int, steward: AbstractBaseUser | None, act
             raise StewardError(f"{steward} is not a {candidate.entity_type} steward")
         Assignment.objects.update_or_create(candidate=candidate, defaults={"steward": steward, "assigned_by": actor})
         return candidate
+
+
+# --- Change requests (four eyes) and overrides -------------------------------------------------------------
+
+# What the contract asks of a whole record, so that a few attributes can be checked on their own.
+_WHOLE_RECORD = {"customer": {"legal_name": "-"}, "product": {"name": "-"}}
+_NAMES = {"legal_name", "trade_name", "first_name", "last_name", "name"}
+
+
+def _standardised_edit(entity_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
+    """The proposed attributes checked by the entity's contract and standardised as a source's would be."""
+    from mdm.canonical import standardise
+    from mdm.contracts import validate_record
+
+    if not isinstance(attributes, dict) or not attributes:
+        raise StewardError("name at least one attribute to change", fields={"attributes": "an object, not empty"})
+    filler = {} if _NAMES & set(attributes) else _WHOLE_RECORD[entity_type]
+    data, _, errors = validate_record(entity_type, {"source_id": "steward-edit", **filler, **attributes})
+    if errors:
+        raise StewardError(
+            "the proposed values are invalid", fields={f"attributes.{error.field}": error.message for error in errors}
+        )
+    result = standardise(entity_type, data)
+    # A source's doubtful value is kept with an issue; a steward's is refused, with the same message.
+    problems = {
+        f"attributes.{problem['field']}": problem["message"]
+        for problem in [*result.errors, *result.issues]
+        if problem["field"].split("[")[0].split(".")[0] in attributes
+    }
+    if problems:
+        raise StewardError("the proposed values are invalid", fields=problems)
+    return {name: result.values.get(name) for name in attributes}
+
+
+def _needs_approval(golden: GoldenRecord, attributes: list[str]) -> bool:
+    from governance.models import ApprovalPolicy, EditApproval
+    from mdm.models import OwnershipRule, System, SystemKind
+
+    policy = ApprovalPolicy.objects.filter(entity_type=golden.entity_type).first()
+    mode = policy.edits if policy else EditApproval.ERP_OWNED
+    if mode != EditApproval.ERP_OWNED:
+        return mode == EditApproval.ALWAYS
+    erp = set(System.objects.filter(kind=SystemKind.ERP).values_list("code", flat=True))
+    owners = OwnershipRule.objects.filter(entity_type=golden.entity_type, attribute__in=attributes)
+    return any(rule.systems and rule.systems[0] in erp for rule in owners)
+
+
+def _impact(golden: GoldenRecord, fields: list[str]) -> dict[str, Any]:
+    """Which connected systems would hear of the change, and which fields (publishing targets: issue 5)."""
+    from mdm.models import CrossReference
+
+    systems = sorted(set(CrossReference.objects.filter(golden=golden).values_list("system__code", flat=True)))
+    return {"fields": fields, "systems": {system: fields for system in systems}}
+
+
+def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: AbstractBaseUser, reason: str) -> Any:
+    """Propose new values for golden attributes; applied at once when the policy needs no second person."""
+    from governance.models import ChangeRequest, ChangeStatus
+    from mdm.golden import golden_values_preview
+
+    reason = _require_reason(reason)
+    golden = GoldenRecord.objects.filter(golden_id=golden_id).first()
+    if golden is None:
+        raise StewardError(f"no golden record {golden_id}", "not_found")
+    _require_domain(actor, golden.entity_type)
+    if golden.status != GoldenStatus.ACTIVE:
+        raise StewardError(f"{golden_id} is retired (merged into another record); edit the survivor", "conflict")
+    proposed = _standardised_edit(golden.entity_type, attributes)
+    current, _ = golden_values_preview(golden.entity_type, [golden.pk])
+    changes = {
+        name: {"before": current.get(name), "after": value}
+        for name, value in proposed.items()
+        if current.get(name) != value
+    }
+    if not changes:
+        raise StewardError("nothing would change: the golden record already says this")
+    needs_approval = _needs_approval(golden, sorted(changes))
+    with acting(actor, reason), transaction.atomic():
+        request = ChangeRequest.objects.create(
+            golden=golden,
+            base_version=golden.version,
+            changes=changes,
+            impact=_impact(golden, sorted(changes)),
+            reason=reason[:255],
+            needs_approval=needs_approval,
+            requested_by=actor,
+        )
+        if not needs_approval:
+            _apply_change(request, actor, "applied directly: the approval policy needs no second person")
+            request.status = ChangeStatus.APPLIED
+    return request
+
+
+def _apply_change(request: Any, approver: AbstractBaseUser, comment: str) -> None:
+    from governance.models import ChangeStatus
+    from mdm.golden import golden_records_recompute
+    from mdm.models import GoldenOverride
+
+    now = timezone.now()
+    live = GoldenOverride.objects.filter(golden=request.golden, attribute__in=list(request.changes), cleared_at=None)
+    for override in live:
+        override.cleared_at = now
+        override.save(update_fields=["cleared_at", "updated_at"])
+    for attribute, change in request.changes.items():
+        GoldenOverride.objects.create(
+            golden=request.golden,
+            attribute=attribute,
+            value=change["after"],
+            reason=f"change request {request.pk}: {request.reason}"[:255],
+            set_by=request.requested_by,
+        )
+    golden_records_recompute(entity_type=request.golden.entity_type, golden_pks=[request.golden.pk])
+    request.status, request.decided_by, request.decided_at, request.comment = (
+        ChangeStatus.APPLIED,
+        approver,
+        now,
+        comment[:255],
+    )
+    request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+
+
+def _pending_change(request_pk: int) -> Any:
+    from governance.models import ChangeRequest, ChangeStatus
+
+    request = (
+        ChangeRequest.objects.select_for_update(of=("self",))
+        .select_related("golden", "requested_by", "decided_by")
+        .filter(pk=request_pk)
+        .first()
+    )
+    if request is None:
+        raise StewardError(f"no change request {request_pk}", "not_found")
+    if request.status != ChangeStatus.PENDING:
+        who = f" by {request.decided_by}" if request.decided_by else ""
+        raise StewardError(f"this change request is already {request.get_status_display().lower()}{who}", "conflict")
+    return request
+
+
+def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> Any:
+    """A second person approves: the edit becomes steward overrides, the golden record a new version."""
+    from governance.models import ChangeStatus
+
+    with acting(actor, comment or "change request approved"), transaction.atomic():
+        request = _pending_change(request_pk)
+        if request.requested_by_id == actor.pk:
+            raise StewardError("you cannot approve your own change request: another approver must", "forbidden")
+        if not actor.has_perm("governance.approve_changes"):
+            raise StewardError("approving change requests needs the approver role", "forbidden")
+        _require_domain(actor, request.golden.entity_type)
+        golden = GoldenRecord.objects.select_for_update().get(pk=request.golden_id)
+        stale = golden.version != request.base_version or golden.status != GoldenStatus.ACTIVE
+        if not stale:
+            _apply_change(request, actor, comment)
+            return request
+    # The record changed underneath the request: it is marked stale (that is kept), and the approver told why.
+    with acting(actor, "change request is stale"), transaction.atomic():
+        request = _pending_change(request_pk)
+        request.status, request.decided_by, request.decided_at = ChangeStatus.STALE, actor, timezone.now()
+        request.comment = f"record changed since the request (version {request.base_version} → {golden.version})"
+        request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+    raise StewardError(
+        f"{golden.golden_id} changed since this request was made (version {request.base_version}, now "
+        f"{golden.version}): the request is stale; propose it again against the current values",
+        "conflict",
+    )
+
+
+def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> Any:
+    """A second person rejects, saying why."""
+    from governance.models import ChangeStatus
+
+    comment = (comment or "").strip()
+    if not comment:
+        raise StewardError("say why the request is rejected", fields={"comment": "required"})
+    with acting(actor, comment), transaction.atomic():
+        request = _pending_change(request_pk)
+        if request.requested_by_id == actor.pk:
+            raise StewardError("withdraw your own request instead of rejecting it", "forbidden")
+        if not actor.has_perm("governance.approve_changes"):
+            raise StewardError("rejecting change requests needs the approver role", "forbidden")
+        request.status, request.decided_by, request.decided_at, request.comment = (
+            ChangeStatus.REJECTED,
+            actor,
+            timezone.now(),
+            comment[:255],
+        )
+        request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+        return request
+
+
+def change_withdraw(*, request_pk: int, actor: AbstractBaseUser) -> Any:
+    """The requester takes a pending request back."""
+    from governance.models import ChangeStatus
+
+    with acting(actor, "change request withdrawn"), transaction.atomic():
+        request = _pending_change(request_pk)
+        if request.requested_by_id != actor.pk:
+            raise StewardError("only the requester can withdraw a change request", "forbidden")
+        request.status, request.decided_by, request.decided_at = ChangeStatus.WITHDRAWN, actor, timezone.now()
+        request.save(update_fields=["status", "decided_by", "decided_at"])
+        return request
+
+
+def override_clear(*, golden_id: str, attribute: str, actor: AbstractBaseUser, reason: str) -> GoldenRecord:
+    """Hand an attribute back to survivorship: the steward override stops winning."""
+    from mdm.golden import golden_records_recompute
+    from mdm.models import GoldenOverride
+
+    reason = _require_reason(reason)
+    golden = GoldenRecord.objects.filter(golden_id=golden_id).first()
+    if golden is None:
+        raise StewardError(f"no golden record {golden_id}", "not_found")
+    _require_domain(actor, golden.entity_type)
+    with acting(actor, reason), transaction.atomic():
+        override = (
+            GoldenOverride.objects.select_for_update()
+            .filter(golden=golden, attribute=attribute, cleared_at=None)
+            .first()
+        )
+        if override is None:
+            raise StewardError(f"{golden_id} has no steward override of {attribute}", "not_found")
+        override.cleared_at = timezone.now()
+        override.save(update_fields=["cleared_at", "updated_at"])
+        golden_records_recompute(entity_type=golden.entity_type, golden_pks=[golden.pk])
+    golden.refresh_from_db()
+    return golden

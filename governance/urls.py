@@ -17,4 +17,9 @@ urlpatterns = [
     path("candidates/<int:pk>/assign/", api.CandidateAssignView.as_view(), name="candidate-assign"),
     path("merges/", api.MergeListView.as_view(), name="merge-list"),
     path("merges/<int:pk>/undo/", api.MergeUndoView.as_view(), name="merge-undo"),
+    path("changes/", api.ChangeListView.as_view(), name="change-list"),
+    *(
+        path(f"changes/<int:pk>/{name}/", api.ChangeActionView.as_view(action_name=name), name=f"change-{name}")
+        for name in ("approve", "reject", "withdraw")
+    ),
 ]

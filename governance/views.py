@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -18,10 +18,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 from governance import services
 from governance.masking import masked_values
+from governance.models import ChangeRequest
 from governance.selectors import candidate_queue
 from matching.models import CandidateStatus, MatchCandidate
 from mdm.golden import golden_values_preview, source_values
-from mdm.models import EntityType, GoldenMerge
+from mdm.models import EntityType, GoldenMerge, GoldenRecord
 
 PAGE_SIZE = 50
 ACTIONS = {"merge": services.candidate_merge, "reject": services.candidate_reject, "defer": services.candidate_defer}
@@ -186,4 +187,91 @@ def merges(request: HttpRequest) -> HttpResponse:
         request,
         "governance/merges.html",
         _context(request, title="Merges", page=page, golden_id=golden_id),
+    )
+
+
+EDITABLE = {
+    "customer": ["legal_name", "trade_name", "website", "industry", "phones", "emails"],
+    "product": ["name", "description", "category", "unit_of_measure", "list_price"],
+}
+LISTS = {"phones", "emails"}
+
+
+@permission_required("mdm.view_goldenrecord", raise_exception=True)
+def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
+    """Propose new values for a golden record's attributes (applied at once, or waiting for an approver)."""
+    golden = get_object_or_404(GoldenRecord, golden_id=golden_id)
+    current, lineage = golden_values_preview(golden.entity_type, [golden.pk])
+    fields = EDITABLE[golden.entity_type]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        attributes: dict[str, Any] = {}
+        for name in fields:
+            raw = request.POST.get(name, "").strip()
+            shown = ", ".join(current.get(name) or []) if name in LISTS else str(current.get(name) or "")
+            if raw and raw != shown:
+                attributes[name] = [part.strip() for part in raw.split(",") if part.strip()] if name in LISTS else raw
+        try:
+            change = services.change_propose(
+                golden_id=golden_id, attributes=attributes, actor=request.user, reason=request.POST.get("reason", "")
+            )
+        except services.StewardError as exc:
+            errors = {path.removeprefix("attributes."): message for path, message in exc.fields.items()}
+            messages.error(request, str(exc))
+        else:
+            if change.status == "applied":
+                messages.success(request, f"Applied: {', '.join(change.changes)} (no approval needed).")
+            else:
+                messages.success(request, f"Change request #{change.pk} waits for an approver.")
+            return HttpResponseRedirect(reverse("steward-changes"))
+    rows = [
+        {
+            "name": name,
+            "value": ", ".join(current.get(name) or []) if name in LISTS else (current.get(name) or ""),
+            "source": (lineage.get(name) or {}).get("rule", ""),
+            "error": next((message for path, message in errors.items() if path.split("[")[0] == name), ""),
+        }
+        for name in fields
+    ]
+    return render(
+        request,
+        "governance/propose.html",
+        _context(request, title=f"Propose a change to {golden.golden_id}", golden=golden, rows=rows),
+    )
+
+
+@permission_required("mdm.view_goldenrecord", raise_exception=True)
+def changes(request: HttpRequest) -> HttpResponse:
+    """Change requests, pending first; approvers approve or reject with a comment, requesters withdraw."""
+    if request.method == "POST":
+        action, pk = request.POST.get("action", ""), int(request.POST.get("request", "0") or 0)
+        comment = request.POST.get("comment", "")
+        try:
+            if action == "approve":
+                services.change_approve(request_pk=pk, actor=request.user, comment=comment)
+                messages.success(request, f"Change request #{pk} approved and applied.")
+            elif action == "reject":
+                services.change_reject(request_pk=pk, actor=request.user, comment=comment)
+                messages.success(request, f"Change request #{pk} rejected.")
+            elif action == "withdraw":
+                services.change_withdraw(request_pk=pk, actor=request.user)
+                messages.success(request, f"Change request #{pk} withdrawn.")
+            else:
+                messages.error(request, "Unknown action.")
+        except services.StewardError as exc:
+            messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("steward-changes"))
+    rows = ChangeRequest.objects.select_related("golden", "requested_by", "decided_by").order_by(
+        Case(When(status="pending", then=0), default=1), "-pk"
+    )
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "governance/changes.html",
+        _context(
+            request,
+            title="Change requests",
+            page=page,
+            may_approve=request.user.has_perm("governance.approve_changes"),
+        ),
     )

@@ -14,7 +14,16 @@ from django.utils import timezone
 from mdm.canonical import customer_columns, product_columns, quality_flags
 from mdm.context import current_correlation_id
 from mdm.history import bulk_create_tracked, bulk_update_tracked
-from mdm.models import Customer, GoldenRecord, OutboxEvent, OutboxEventType, OwnershipRule, Product, SourceRecord
+from mdm.models import (
+    Customer,
+    GoldenOverride,
+    GoldenRecord,
+    OutboxEvent,
+    OutboxEventType,
+    OwnershipRule,
+    Product,
+    SourceRecord,
+)
 from mdm.survivorship import RuleSpec, SourceView, survive
 
 ENTITY_MODELS: dict[str, type[Customer] | type[Product]] = {"customer": Customer, "product": Product}
@@ -69,10 +78,11 @@ def golden_records_recompute(
     changed_pks: list[int] = []
     changed_fields_by_pk: dict[int, list[str]] = {}
     update_fields: set[str] = {"lineage", "quality_flags", "updated_at"}
+    overrides = live_overrides(pks)
     for pk in pks:
         if not sources.get(pk):
             continue  # a golden record without sources keeps its last values (it is retired or being merged)
-        result = survive(entity_type, sources[pk], rules)
+        result = survive(entity_type, sources[pk], rules, overrides.get(pk))
         values = result.values()
         columns = project(values)
         lineage = result.lineage()
@@ -141,13 +151,27 @@ def _write_outbox(goldens: dict[int, GoldenRecord], changed: dict[int, list[str]
 
 
 def golden_values_preview(entity_type: str, golden_pks: Iterable[int]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """What one golden record made of these records' sources would say: (values, lineage). Writes nothing
-    (a steward sees the result of a merge before making it)."""
-    sources = [view for views in _source_views(golden_pks).values() for view in views]
-    result = survive(entity_type, sources, load_rules(entity_type))
+    """What one golden record made of these records' sources would say: (values, lineage), with the steward
+    overrides of the oldest (the survivor of a merge). Writes nothing: a steward sees a merge's result first."""
+    pks = sorted(golden_pks)
+    sources = [view for views in _source_views(pks).values() for view in views]
+    result = survive(
+        entity_type, sources, load_rules(entity_type), live_overrides(pks[:1]).get(pks[0]) if pks else None
+    )
     return result.values(), result.lineage()
 
 
 def source_values(golden_pks: Iterable[int]) -> dict[int, list[SourceView]]:
     """The standardised source records of these golden records, as survivorship sees them."""
     return dict(_source_views(golden_pks))
+
+
+def live_overrides(golden_pks: Iterable[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """The steward overrides in force, by golden record and attribute, as survivorship takes them."""
+    found: dict[int, dict[str, dict[str, Any]]] = defaultdict(dict)
+    rows = GoldenOverride.objects.filter(golden_id__in=list(golden_pks), cleared_at__isnull=True).values_list(
+        "pk", "golden_id", "attribute", "value", "set_by__username", "created_at"
+    )
+    for pk, golden_pk, attribute, value, username, created_at in rows:
+        found[golden_pk][attribute] = {"value": value, "override": pk, "by": username, "at": created_at.isoformat()}
+    return found

@@ -20,6 +20,12 @@ urlpatterns = [
     path("admin/steward/", admin.site.admin_view(steward.queue), name="steward-queue"),
     path("admin/steward/candidates/<int:pk>/", admin.site.admin_view(steward.candidate), name="steward-candidate"),
     path("admin/steward/merges/", admin.site.admin_view(steward.merges), name="steward-merges"),
+    path("admin/steward/changes/", admin.site.admin_view(steward.changes), name="steward-changes"),
+    path(
+        "admin/steward/goldens/<str:golden_id>/propose/",
+        admin.site.admin_view(steward.propose),
+        name="steward-propose",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/steward/", include(("governance.urls", "steward"), namespace="steward")),
     path("api/v1/", include(("mdm.api.urls", "api"), namespace="v1")),

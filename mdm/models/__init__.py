@@ -13,6 +13,7 @@ from mdm.models.golden import (
 from mdm.models.hierarchy import HierarchyEdge, HierarchyType
 from mdm.models.merges import GoldenMerge
 from mdm.models.outbox import OutboxEvent, OutboxEventType, OutboxStatus
+from mdm.models.overrides import GoldenOverride
 from mdm.models.rules import Fallback, OwnershipRule
 from mdm.models.sources import CrossReference, SourceRecord, XrefKind
 from mdm.models.systems import ApiKey, System, SystemKind
@@ -26,6 +27,7 @@ __all__ = [
     "EntityType",
     "Fallback",
     "GoldenMerge",
+    "GoldenOverride",
     "GoldenRecord",
     "GoldenStatus",
     "HierarchyEdge",

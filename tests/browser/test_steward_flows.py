@@ -55,3 +55,40 @@ def test_a_viewer_sees_the_candidate_masked_and_cannot_decide(page: Any, live_se
     assert page.is_visible("text=You may look at this candidate but not decide it")
     assert page.locator("button[value=merge]").count() == 0
     assert "+49301234567" not in page.content()
+
+
+def test_propose_as_one_steward_and_approve_as_another_never_ones_own(
+    page: Any, live_server: Any, browser: Any
+) -> None:
+    from mdm.models import Customer
+
+    person_in("Customer stewards", "carla")
+    person_in("Approvers", "alex")
+    golden = goldens(System.objects.get(code="salesforce"))[0]
+
+    log_in(page, live_server, "carla")
+    page.goto(f"{live_server.url}/admin/steward/goldens/{golden.golden_id}/propose/")
+    page.fill("#id_legal_name", "Northwind Traders AG")
+    page.fill("#id_reason", "new legal form in the register")
+    page.click("button[type=submit]:has-text('Propose')")
+    page.wait_for_selector(".messagelist .success")
+    assert "waits for an approver" in page.inner_text(".messagelist")
+    assert page.locator("tr", has_text="Northwind Traders AG").locator("button[value=withdraw]").count() == 1
+
+    approver = browser.new_context().new_page()
+    log_in(approver, live_server, "alex")
+    # the approver proposes too, and sees only "Withdraw" on their own request
+    approver.goto(f"{live_server.url}/admin/steward/goldens/{golden.golden_id}/propose/")
+    approver.fill("#id_legal_name", "Northwind Holding AG")
+    approver.fill("#id_reason", "holding restructured")
+    approver.click("button[type=submit]:has-text('Propose')")
+    approver.wait_for_selector(".messagelist .success")
+    own = approver.locator("tr", has_text="Northwind Holding AG")
+    assert own.locator("button[value=approve]").count() == 0 and own.locator("button[value=withdraw]").count() == 1
+
+    theirs = approver.locator("tr", has_text="Northwind Traders AG")
+    theirs.locator("input[name=comment]").fill("checked the register")
+    theirs.locator("button[value=approve]").click()
+    approver.wait_for_selector(".messagelist .success")
+    assert "approved and applied" in approver.inner_text(".messagelist")
+    assert Customer.objects.get(golden=golden).legal_name == "Northwind Traders AG"

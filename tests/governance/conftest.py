@@ -61,3 +61,8 @@ def candidate(newer: GoldenRecord, older: GoldenRecord, probability: float = 0.9
         model_version=0,
         explanation={"attributes": [{"attribute": "name", "level": "close", "weight": 6.6}]},
     )
+
+
+@pytest.fixture
+def approver(db: Any) -> Any:
+    return person_in("Approvers", "alex.approver")

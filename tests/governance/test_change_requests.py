@@ -1,0 +1,111 @@
+"""Four-eyes edits: the policy decides, an approver who is not the requester applies, stale requests are refused."""
+
+from typing import Any
+
+import pytest
+
+from governance.models import ApprovalPolicy, ChangeRequest, EditApproval
+from mdm.ingest import ingest
+from mdm.merges import golden_merge_undo, golden_records_merge
+from mdm.models import Customer, GoldenOverride, GoldenRecord, OutboxEvent, System
+from tests.governance.conftest import goldens, logged_in
+from tests.records import customer
+
+pytestmark = pytest.mark.django_db
+
+BASE = "/api/v1/steward/changes"
+
+
+def propose(user: Any, golden: GoldenRecord, **attributes: Any) -> Any:
+    body = {"golden_id": golden.golden_id, "attributes": attributes, "reason": "customer called"}
+    return logged_in(user).post(f"{BASE}/", body)
+
+
+def test_an_erp_owned_edit_waits_for_another_person(salesforce: System, customer_steward: Any, approver: Any) -> None:
+    golden = goldens(salesforce)[0]
+    proposed = propose(customer_steward, golden, legal_name="Northwind Traders AG")
+    assert proposed.status_code == 201, proposed.json()
+    change = proposed.json()
+    assert change["status"] == "pending" and change["needs_approval"]
+    assert change["changes"] == {"legal_name": {"before": "Northwind Traders GmbH", "after": "Northwind Traders AG"}}
+    assert change["impact"]["systems"] == {"salesforce": ["legal_name"]}
+    assert Customer.objects.get(golden=golden).legal_name == "Northwind Traders GmbH"  # nothing applied yet
+
+    own = logged_in(customer_steward).post(f"{BASE}/{change['id']}/approve/", {})
+    assert own.status_code == 403 and "own change request" in own.json()["error"]["message"]
+    approved = logged_in(approver).post(f"{BASE}/{change['id']}/approve/", {"comment": "checked the register"})
+    assert approved.json()["status"] == "applied" and approved.json()["decided_by"] == "alex.approver"
+    row = Customer.objects.get(golden=golden)
+    assert row.legal_name == "Northwind Traders AG" and row.lineage["legal_name"]["rule"] == "override"
+    assert any(
+        "legal_name" in fields
+        for fields in OutboxEvent.objects.filter(golden=golden).values_list("changed_fields", flat=True)
+    )
+    twice = logged_in(approver).post(f"{BASE}/{change['id']}/approve/", {})
+    assert twice.status_code == 409 and "already applied" in twice.json()["error"]["message"]
+
+
+def test_an_edit_the_policy_allows_is_applied_at_once(salesforce: System, customer_steward: Any) -> None:
+    golden = goldens(salesforce)[0]
+    change = propose(customer_steward, golden, website="https://northwind-traders.example/en").json()
+    assert change["status"] == "applied" and not change["needs_approval"], change
+    assert Customer.objects.get(golden=golden).website == "northwind-traders.example"  # standardised as sources are
+    ApprovalPolicy.objects.filter(entity_type="customer").update(edits=EditApproval.ALWAYS)
+    assert propose(customer_steward, golden, website="https://northwind.de").json()["status"] == "pending"
+
+
+def test_a_request_is_stale_once_the_record_changed_underneath_it(
+    salesforce: System, customer_steward: Any, approver: Any
+) -> None:
+    golden = goldens(salesforce)[0]
+    change = propose(customer_steward, golden, legal_name="Northwind Traders AG").json()
+    record = customer("S-0", legal_name="Northwind Traders GmbH", tax_ids=[], industry="Retail")
+    ingest(system=salesforce, entity_type="customer", records=[record], actor=salesforce.service_user)
+    response = logged_in(approver).post(f"{BASE}/{change['id']}/approve/", {})
+    assert response.status_code == 409 and "stale" in response.json()["error"]["message"]
+    assert ChangeRequest.objects.get(pk=change["id"]).status == "stale"
+    assert Customer.objects.get(golden=golden).legal_name == "Northwind Traders GmbH"
+
+
+def test_bad_values_are_refused_with_their_paths(salesforce: System, customer_steward: Any) -> None:
+    golden = goldens(salesforce)[0]
+    unknown = propose(customer_steward, golden, colour="red")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["fields"] == [{"field": "attributes.colour", "message": "unknown field"}]
+    phone = propose(customer_steward, golden, phones=["call me"])
+    assert phone.json()["error"]["fields"] == [
+        {"field": "attributes.phones[0]", "message": "'call me' is not a valid phone number"}
+    ]
+    same = propose(customer_steward, golden, legal_name="Northwind Traders GmbH")
+    assert same.status_code == 400 and "nothing would change" in str(same.json())
+    assert not ChangeRequest.objects.exists()
+
+
+def test_reject_needs_a_reason_and_an_approver(salesforce: System, customer_steward: Any, approver: Any) -> None:
+    golden = goldens(salesforce)[0]
+    change = propose(customer_steward, golden, legal_name="Northwind Traders AG").json()
+    assert logged_in(approver).post(f"{BASE}/{change['id']}/reject/", {}).status_code == 400
+    rejected = logged_in(approver).post(f"{BASE}/{change['id']}/reject/", {"comment": "the register says GmbH"})
+    assert rejected.json()["status"] == "rejected"
+    assert logged_in(customer_steward).post(f"{BASE}/{change['id']}/withdraw/", {}).status_code == 409
+
+
+def test_an_override_wins_over_later_source_updates_until_cleared(salesforce: System, customer_steward: Any) -> None:
+    from governance.services import override_clear
+
+    golden = goldens(salesforce)[0]
+    propose(customer_steward, golden, website="https://override.example")
+    record = customer("S-0", legal_name="Northwind Traders GmbH", tax_ids=[], website="https://source.example")
+    ingest(system=salesforce, entity_type="customer", records=[record], actor=salesforce.service_user)
+    assert Customer.objects.get(golden=golden).website == "override.example"
+    override_clear(golden_id=golden.golden_id, attribute="website", actor=customer_steward, reason="source is right")
+    assert Customer.objects.get(golden=golden).website == "source.example"
+
+
+def test_unmerge_gives_the_restored_record_its_overrides_back(salesforce: System, customer_steward: Any) -> None:
+    survivor, merged, *_ = goldens(salesforce)
+    propose(customer_steward, merged, website="https://kept.example")
+    merge = golden_records_merge(survivor=survivor, merged=merged, actor=customer_steward, reason="same")
+    golden_merge_undo(merge=merge, actor=customer_steward, reason="not the same")
+    assert GoldenOverride.objects.get(golden=merged, cleared_at=None).value == "kept.example"
+    assert Customer.objects.get(golden=merged).website == "kept.example"
