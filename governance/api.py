@@ -225,9 +225,13 @@ class CandidateActionView(StewardView):
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            self.actions[self.action_name](candidate_pk=pk, actor=self.actor(), reason=body.validated_data["reason"])
+            done = self.actions[self.action_name](
+                candidate_pk=pk, actor=self.actor(), reason=body.validated_data["reason"]
+            )
         except services.StewardError as exc:
             raise _refusal(exc) from exc
+        if isinstance(done, ChangeRequest):  # the approval policy wants a second person for this merge
+            return Response({"change_request": ChangeRequestSerializer(done).data}, status=status.HTTP_202_ACCEPTED)
         return Response(CandidateDetailSerializer(_candidate(pk)).data)
 
 
@@ -293,6 +297,8 @@ class MergeListView(StewardView):
             )
         except services.StewardError as exc:
             raise _refusal(exc) from exc
+        if isinstance(merge, ChangeRequest):  # the approval policy wants a second person for this merge
+            return Response({"change_request": ChangeRequestSerializer(merge).data}, status=status.HTTP_202_ACCEPTED)
         return Response(MergeSerializer(merge).data, status=status.HTTP_201_CREATED)
 
 
@@ -316,6 +322,7 @@ class MergeUndoView(StewardView):
 
 class ChangeRequestSerializer(serializers.ModelSerializer):
     golden_id = serializers.CharField(source="golden.golden_id")
+    survivor_golden_id = serializers.CharField(source="survivor.golden_id", default=None)
     requested_by = serializers.CharField(source="requested_by.username")
     decided_by = serializers.CharField(source="decided_by.username", default=None)
 
@@ -323,7 +330,9 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         model = ChangeRequest
         fields = [
             "id",
+            "kind",
             "golden_id",
+            "survivor_golden_id",
             "base_version",
             "changes",
             "impact",
@@ -353,7 +362,9 @@ class ChangeListView(StewardView):
 
     @extend_schema(responses=ChangeRequestSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = ChangeRequest.objects.select_related("golden", "requested_by", "decided_by").order_by("-pk")
+        queryset = ChangeRequest.objects.select_related("golden", "survivor", "requested_by", "decided_by").order_by(
+            "-pk"
+        )
         if state := request.query_params.get("status"):
             if state not in ChangeStatus.values:
                 raise exceptions.ValidationError({"status": [f"one of {', '.join(ChangeStatus.values)}"]})

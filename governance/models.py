@@ -79,10 +79,21 @@ class ChangeStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
-class ChangeRequest(models.Model):
-    """A steward's proposed edit of golden attributes: the diff, its downstream impact, and who decided it."""
+class ChangeKind(models.TextChoices):
+    EDIT = "edit", "Edit of golden attributes"
+    MERGE = "merge", "Merge of two golden records"
 
+
+class ChangeRequest(models.Model):
+    """A steward's proposed edit of golden attributes, or merge, with its diff, its downstream impact, and who
+    decided it. A merge request names the record to retire (`golden`) and the survivor (`survivor`)."""
+
+    kind = models.CharField(max_length=8, choices=ChangeKind.choices, default=ChangeKind.EDIT)
     golden = models.ForeignKey(GoldenRecord, on_delete=models.CASCADE, related_name="change_requests")
+    survivor = models.ForeignKey(
+        GoldenRecord, null=True, blank=True, on_delete=models.CASCADE, related_name="merge_requests"
+    )
+    survivor_version = models.PositiveIntegerField(null=True, blank=True)
     base_version = models.PositiveIntegerField(help_text="The golden record's version the diff was made against.")
     changes = models.JSONField(help_text="{attribute: {'before': …, 'after': …}}, standardised values.")
     impact = models.JSONField(default=dict, blank=True, help_text="Which targets would receive which fields.")

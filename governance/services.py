@@ -87,8 +87,9 @@ def _merge(
         raise StewardError(str(exc), "conflict") from exc
 
 
-def candidate_merge(*, candidate_pk: int, actor: AbstractBaseUser, reason: str = "") -> GoldenMerge:
-    """The two golden records of a review candidate are one: merge the newer into the older."""
+def candidate_merge(*, candidate_pk: int, actor: AbstractBaseUser, reason: str = "") -> Any:
+    """The two golden records of a review candidate are one: merge the newer into the older. Returns the
+    GoldenMerge, or a pending merge ChangeRequest when the approval policy wants a second person."""
     with transaction.atomic():
         # The golden records are locked before the candidate, in primary-key order, as every merge locks them:
         # the merge also closes other candidates of these records, which must not be waiting on us.
@@ -100,6 +101,8 @@ def candidate_merge(*, candidate_pk: int, actor: AbstractBaseUser, reason: str =
         _require_domain(actor, candidate.entity_type)
         survivor, merged = sorted([candidate.golden, candidate.candidate], key=lambda golden: golden.pk)
         note = reason.strip() or f"review candidate {candidate.pk}: same {candidate.entity_type}"
+        if _merge_needs_approval(survivor, merged):
+            return _merge_request(survivor, merged, actor, note)
         merge = _merge(
             survivor, merged, actor, note, probability=candidate.probability, explanation=candidate.explanation
         )
@@ -136,8 +139,9 @@ def _decide(candidate_pk: int, actor: AbstractBaseUser, status: str, reason: str
         return candidate
 
 
-def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, reason: str) -> GoldenMerge:
-    """A steward merges two golden records by golden ID (the survivor keeps its ID)."""
+def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, reason: str) -> Any:
+    """A steward merges two golden records by golden ID (the survivor keeps its ID); or, when the approval
+    policy wants a second person, asks for it with a pending merge ChangeRequest."""
     reason = _require_reason(reason)
     goldens = {
         golden.golden_id: golden for golden in GoldenRecord.objects.filter(golden_id__in=[survivor_id, merged_id])
@@ -148,6 +152,12 @@ def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, 
     survivor, merged = goldens[survivor_id], goldens[merged_id]
     for golden in {survivor.entity_type: survivor, merged.entity_type: merged}.values():
         _require_domain(actor, golden.entity_type)
+    if survivor.pk != merged.pk and _merge_needs_approval(survivor, merged):
+        for golden in (survivor, merged):
+            if golden.status != GoldenStatus.ACTIVE:
+                raise StewardError(f"{golden.golden_id} is retired (merged into another record)", "conflict")
+        with transaction.atomic():
+            return _merge_request(survivor, merged, actor, reason)
     return _merge(survivor, merged, actor, reason)
 
 
@@ -293,12 +303,57 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
     return request
 
 
+def _merge_needs_approval(survivor: GoldenRecord, merged: GoldenRecord) -> bool:
+    """The approval policy for steward merges: never, always, or when both records have ERP sources."""
+    from governance.models import ApprovalPolicy, MergeApproval
+    from mdm.models import SystemKind
+
+    policy = ApprovalPolicy.objects.filter(entity_type=survivor.entity_type).first()
+    mode = policy.manual_merges if policy else MergeApproval.BOTH_ERP
+    if mode != MergeApproval.BOTH_ERP:
+        return mode == MergeApproval.ALWAYS
+    with_erp = SourceRecord.objects.filter(golden_id__in=[survivor.pk, merged.pk], system__kind=SystemKind.ERP)
+    return len(set(with_erp.values_list("golden_id", flat=True))) == 2
+
+
+def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: AbstractBaseUser, reason: str) -> Any:
+    from governance.models import ChangeKind, ChangeRequest, ChangeStatus
+
+    pending = ChangeRequest.objects.filter(
+        kind=ChangeKind.MERGE, golden=merged, survivor=survivor, status=ChangeStatus.PENDING
+    ).first()
+    if pending is not None:
+        raise StewardError(f"this merge already waits for approval (change request {pending.pk})", "conflict")
+    with acting(actor, reason):
+        return ChangeRequest.objects.create(
+            kind=ChangeKind.MERGE,
+            golden=merged,
+            survivor=survivor,
+            base_version=merged.version,
+            survivor_version=survivor.version,
+            changes={"merged_into": {"before": None, "after": survivor.golden_id}},
+            impact=_impact(merged, ["status", "merged_into"]),
+            reason=reason[:255],
+            requested_by=actor,
+        )
+
+
 def _apply_change(request: Any, approver: AbstractBaseUser, comment: str) -> None:
-    from governance.models import ChangeStatus
+    from governance.models import ChangeKind, ChangeStatus
     from mdm.golden import golden_records_recompute
     from mdm.models import GoldenOverride
 
     now = timezone.now()
+    if request.kind == ChangeKind.MERGE:
+        _merge(request.survivor, request.golden, request.requested_by, f"change request {request.pk}: {request.reason}")
+        request.status, request.decided_by, request.decided_at, request.comment = (
+            ChangeStatus.APPLIED,
+            approver,
+            now,
+            comment[:255],
+        )
+        request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+        return
     live = GoldenOverride.objects.filter(golden=request.golden, attribute__in=list(request.changes), cleared_at=None)
     for override in live:
         override.cleared_at = now
@@ -339,7 +394,7 @@ def _pending_change(request_pk: int) -> Any:
 
 
 def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> Any:
-    """A second person approves: the edit becomes steward overrides, the golden record a new version."""
+    """A second person approves: an edit becomes steward overrides (a new golden version), a merge is made."""
     from governance.models import ChangeStatus
 
     with acting(actor, comment or "change request approved"), transaction.atomic():
@@ -349,22 +404,26 @@ def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "
         if not actor.has_perm("governance.approve_changes"):
             raise StewardError("approving change requests needs the approver role", "forbidden")
         _require_domain(actor, request.golden.entity_type)
-        golden = GoldenRecord.objects.select_for_update().get(pk=request.golden_id)
-        stale = golden.version != request.base_version or golden.status != GoldenStatus.ACTIVE
-        if not stale:
+        expected = {request.golden_id: request.base_version}
+        if request.survivor_id:
+            expected[request.survivor_id] = request.survivor_version or 0
+        locked = GoldenRecord.objects.select_for_update().filter(pk__in=list(expected)).order_by("pk")
+        changed = [golden for golden in locked if golden.version != expected[golden.pk] or golden.status != "active"]
+        if not changed:
             _apply_change(request, actor, comment)
             return request
+        why = "; ".join(
+            f"{golden.golden_id} changed since the request (version {expected[golden.pk]}, now {golden.version}"
+            f"{', retired' if golden.status != GoldenStatus.ACTIVE else ''})"
+            for golden in changed
+        )
     # The record changed underneath the request: it is marked stale (that is kept), and the approver told why.
     with acting(actor, "change request is stale"), transaction.atomic():
         request = _pending_change(request_pk)
         request.status, request.decided_by, request.decided_at = ChangeStatus.STALE, actor, timezone.now()
-        request.comment = f"record changed since the request (version {request.base_version} → {golden.version})"
+        request.comment = why[:255]
         request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
-    raise StewardError(
-        f"{golden.golden_id} changed since this request was made (version {request.base_version}, now "
-        f"{golden.version}): the request is stale; propose it again against the current values",
-        "conflict",
-    )
+    raise StewardError(f"{why}: the request is stale; propose it again against the current values", "conflict")
 
 
 def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> Any:

@@ -73,15 +73,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         if action not in ACTIONS or not ids:
             messages.error(request, "Choose an action and select at least one candidate.")
         else:
-            done, refused = 0, []
+            done, waiting, refused = 0, 0, []
             for pk in ids:
                 try:
-                    ACTIONS[action](candidate_pk=pk, actor=request.user, reason=request.POST.get("reason", ""))
-                    done += 1
+                    result = ACTIONS[action](candidate_pk=pk, actor=request.user, reason=request.POST.get("reason", ""))
                 except services.StewardError as exc:
                     refused.append(f"#{pk}: {exc}")
+                    continue
+                if isinstance(result, ChangeRequest):
+                    waiting += 1
+                else:
+                    done += 1
             if done:
                 messages.success(request, f"{done} candidate(s) {DONE[action]}.")
+            if waiting:
+                messages.success(request, f"{waiting} merge(s) wait for an approver (both records have ERP sources).")
             for line in refused:
                 messages.error(request, line)
         return HttpResponseRedirect(_safe_next(request, reverse("steward-queue")))
@@ -122,11 +128,14 @@ def candidate(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, "Unknown action.")
             return HttpResponseRedirect(reverse("steward-candidate", args=[pk]))
         try:
-            ACTIONS[action](candidate_pk=pk, actor=request.user, reason=request.POST.get("reason", ""))
+            done = ACTIONS[action](candidate_pk=pk, actor=request.user, reason=request.POST.get("reason", ""))
         except services.StewardError as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(reverse("steward-candidate", args=[pk]))
-        messages.success(request, f"Candidate #{pk} {DONE[action]}.")
+        if isinstance(done, ChangeRequest):
+            messages.success(request, f"Both records have ERP sources: the merge waits for an approver ({done}).")
+        else:
+            messages.success(request, f"Candidate #{pk} {DONE[action]}.")
         following = candidate_queue({}, steward=request.user).exclude(pk=pk).first()
         target = reverse("steward-candidate", args=[following.pk]) if following else reverse("steward-queue")
         return HttpResponseRedirect(target)
@@ -261,7 +270,7 @@ def changes(request: HttpRequest) -> HttpResponse:
         except services.StewardError as exc:
             messages.error(request, str(exc))
         return HttpResponseRedirect(reverse("steward-changes"))
-    rows = ChangeRequest.objects.select_related("golden", "requested_by", "decided_by").order_by(
+    rows = ChangeRequest.objects.select_related("golden", "survivor", "requested_by", "decided_by").order_by(
         Case(When(status="pending", then=0), default=1), "-pk"
     )
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -109,3 +109,39 @@ def test_unmerge_gives_the_restored_record_its_overrides_back(salesforce: System
     golden_merge_undo(merge=merge, actor=customer_steward, reason="not the same")
     assert GoldenOverride.objects.get(golden=merged, cleared_at=None).value == "kept.example"
     assert Customer.objects.get(golden=merged).website == "kept.example"
+
+
+def test_merging_two_records_with_erp_sources_waits_for_an_approver(
+    salesforce: System, netsuite: System, customer_steward: Any, approver: Any
+) -> None:
+    from governance.models import ChangeStatus
+    from mdm.models import GoldenStatus
+
+    survivor, merged, *_ = goldens(salesforce)
+    erp = goldens_in(netsuite)  # each of the two CRM records also gets an ERP record (merges of one ERP side: direct)
+    logged_in(customer_steward).post(
+        "/api/v1/steward/merges/", {"survivor": survivor.golden_id, "merged": erp[0].golden_id, "reason": "same"}
+    )
+    logged_in(customer_steward).post(
+        "/api/v1/steward/merges/", {"survivor": merged.golden_id, "merged": erp[1].golden_id, "reason": "same"}
+    )
+    response = logged_in(customer_steward).post(
+        "/api/v1/steward/merges/", {"survivor": survivor.golden_id, "merged": merged.golden_id, "reason": "same"}
+    )
+    assert response.status_code == 202, response.json()
+    change = response.json()["change_request"]
+    assert change["kind"] == "merge" and change["survivor_golden_id"] == survivor.golden_id
+    assert GoldenRecord.objects.get(pk=merged.pk).status == GoldenStatus.ACTIVE  # nothing merged yet
+    again = logged_in(customer_steward).post(
+        "/api/v1/steward/merges/", {"survivor": survivor.golden_id, "merged": merged.golden_id, "reason": "same"}
+    )
+    assert again.status_code == 409 and "already waits for approval" in again.json()["error"]["message"]
+    approved = logged_in(approver).post(f"{BASE}/{change['id']}/approve/", {"comment": "checked"})
+    assert approved.json()["status"] == ChangeStatus.APPLIED
+    assert GoldenRecord.objects.get(pk=merged.pk).merged_into_id == survivor.pk
+
+
+def goldens_in(system: System) -> list[GoldenRecord]:
+    records = [customer(f"E-{n}", legal_name=name, tax_ids=[]) for n, name in enumerate(["Erp One AG", "Erp Two AG"])]
+    ingest(system=system, entity_type="customer", records=records, actor=system.service_user, defer_matching=True)
+    return list(GoldenRecord.objects.filter(source_records__system=system).order_by("pk"))
