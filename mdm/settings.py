@@ -184,6 +184,10 @@ SPECTACULAR_SETTINGS = {
         "ResolutionStatusEnum": ["active", "merged", "not_found"],
         "OutcomeStatusEnum": ["created", "updated", "unchanged", "rejected"],
         "CandidateStatusEnum": "matching.models.CandidateStatus",
+        "ChangeKindEnum": "governance.models.ChangeKind",
+        "CustomerKindEnum": "mdm.models.golden.CustomerKind",
+        "SystemKindEnum": "mdm.models.systems.SystemKind",
+        "ChangeStatusEnum": "governance.models.ChangeStatus",
     },
 }
 
