@@ -284,3 +284,88 @@ def changes(request: HttpRequest) -> HttpResponse:
             may_approve=request.user.has_perm("governance.approve_changes"),
         ),
     )
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming CSV."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@permission_required("mdm.view_goldenrecord", raise_exception=True)
+def audit_export(request: HttpRequest) -> HttpResponse:
+    """The audit trail of a date range as CSV, streamed (GET ?from=YYYY-MM-DD&to=YYYY-MM-DD)."""
+    import csv
+
+    from django.http import StreamingHttpResponse
+
+    from governance.audit import COLUMNS, audit_trail, parse_range
+
+    try:
+        start, end = parse_range(request.GET.get("from", ""), request.GET.get("to", ""))
+    except ValueError as exc:
+        messages.error(request, f"Audit export: {exc}")
+        return HttpResponseRedirect(reverse("steward-queue"))
+    writer = csv.writer(_Echo())
+
+    def lines() -> Any:
+        yield writer.writerow(COLUMNS)
+        for entry in audit_trail(start, end):
+            yield writer.writerow(entry.row())
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    name = f"audit-{request.GET['from']}-{request.GET['to']}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@permission_required("mdm.view_goldenrecord", raise_exception=True)
+def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
+    """A golden record's page: its values (as of a date, if asked), sources, and timeline of every change."""
+    import datetime
+
+    from django.utils import timezone
+
+    from governance.audit import golden_timeline
+    from mdm.selectors import entity_as_of, survivor_of
+
+    record = get_object_or_404(GoldenRecord, golden_id=golden_id)
+    entity = record.entity
+    unmasked = request.user.has_perm("governance.view_unmasked")
+    as_of = request.GET.get("as_of", "").strip()
+    values: dict[str, Any] = {}
+    if as_of:
+        try:
+            day = datetime.date.fromisoformat(as_of)
+        except ValueError:
+            messages.error(request, f"'{as_of}' is not a date as YYYY-MM-DD")
+            day = None
+        moment = (
+            datetime.datetime.combine(day, datetime.time.max, tzinfo=timezone.get_current_timezone()) if day else None
+        )
+        row = entity_as_of(entity, moment) if moment else None
+        source = row if row is not None else None
+        if moment and row is None:
+            messages.info(request, f"{golden_id} did not exist yet on {as_of}.")
+    else:
+        source = entity
+    if source is not None:
+        for name in SHOWN:
+            if hasattr(source, name):
+                values[name] = masked_values(name, getattr(source, name), unmasked)
+    return render(
+        request,
+        "governance/golden.html",
+        _context(
+            request,
+            title=f"{record.golden_id} ({record.entity_type})",
+            record=record,
+            survivor=survivor_of(record) if record.status != "active" else None,
+            values={name: value for name, value in values.items() if value not in (None, "", [])},
+            as_of=as_of,
+            lineage=getattr(entity, "lineage", {}),
+            sources=source_values([record.pk]).get(record.pk, []),
+            timeline=golden_timeline(record)[:200],
+        ),
+    )

@@ -21,6 +21,8 @@ urlpatterns = [
     path("admin/steward/candidates/<int:pk>/", admin.site.admin_view(steward.candidate), name="steward-candidate"),
     path("admin/steward/merges/", admin.site.admin_view(steward.merges), name="steward-merges"),
     path("admin/steward/changes/", admin.site.admin_view(steward.changes), name="steward-changes"),
+    path("admin/steward/audit.csv", admin.site.admin_view(steward.audit_export), name="steward-audit"),
+    path("admin/steward/goldens/<str:golden_id>/", admin.site.admin_view(steward.golden), name="steward-golden"),
     path(
         "admin/steward/goldens/<str:golden_id>/propose/",
         admin.site.admin_view(steward.propose),

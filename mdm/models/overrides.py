@@ -19,6 +19,7 @@ class GoldenOverride(MasteredModel):
     cleared_at = models.DateTimeField(null=True, blank=True, help_text="Set when survivorship decides again.")
 
     class Meta:
+        verbose_name = "steward override"
         constraints = [
             models.UniqueConstraint(
                 fields=["golden", "attribute"], condition=Q(cleared_at__isnull=True), name="one_live_override"
