@@ -149,12 +149,15 @@ def keyed_goldens(entity_type: str, keys: set[str], cap: int) -> dict[str, list[
     ordered = sorted(keys)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Keys over the cap are dropped in the database: a common key costs an index-only scan of cap + 1
+            # entries (the index carries golden_id), not cap + 1 rows sent to Python and thrown away.
             cursor.execute(
-                "SELECT k.key, b.golden_id FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("
-                " SELECT golden_id FROM matching_blockingkey WHERE entity_type = %s AND key = k.key LIMIT %s) b",
-                [ordered, entity_type, limit],
+                "SELECT k.key, array_agg(b.golden_id) FROM unnest(%s::text[]) AS k(key) CROSS JOIN LATERAL ("
+                " SELECT golden_id FROM matching_blockingkey WHERE entity_type = %s AND key = k.key LIMIT %s) b"
+                " GROUP BY k.key HAVING count(*) <= %s",
+                [ordered, entity_type, limit, cap],
             )
-            rows = cursor.fetchall()
+            return {key: sorted(set(pks)) for key, pks in cursor.fetchall()}
         else:
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]

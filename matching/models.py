@@ -23,7 +23,8 @@ class BlockingKey(models.Model):
     key = models.CharField(max_length=160)
 
     class Meta:
-        indexes = [models.Index(fields=["entity_type", "key"])]
+        # golden_id rides in the index (PostgreSQL INCLUDE), so finding a key's holders reads the index only.
+        indexes = [models.Index(fields=["entity_type", "key"], include=["golden"], name="blockingkey_key_holders")]
 
     def __str__(self) -> str:
         return self.key

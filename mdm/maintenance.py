@@ -65,3 +65,15 @@ def analyze_stale_tables(
     if stale:
         logger.info("analysed %d tables whose statistics lagged: %s", len(stale), ", ".join(stale))
     return stale
+
+
+def vacuum_for_reads(*tables: str) -> bool:
+    """VACUUM (ANALYZE) these tables before a long read-only pass (the batch matcher): it sets the visibility
+    map, so covering indexes answer from the index alone, which autovacuum would do only later (or, when it
+    is off, never). PostgreSQL only, and never inside a transaction; returns whether it ran."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM (ANALYZE) {connection.ops.quote_name(table)}")
+    return True

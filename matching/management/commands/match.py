@@ -27,6 +27,7 @@ from matching.batch import (
 )
 from matching.engine import match_context
 from mdm.context import correlation
+from mdm.maintenance import vacuum_for_reads
 from mdm.models import EntityType, System
 
 
@@ -90,6 +91,8 @@ class Command(BaseCommand):
             )
             return
         started = time.monotonic()
+        if chunks:
+            vacuum_for_reads("matching_blockingkey", "matching_matchprofile")
         context = match_context(entity_type)
         scores = ChunkScores()
         bar = tqdm(total=sum(map(len, chunks)), unit="golden", desc="score", file=self.stderr, disable=None)
