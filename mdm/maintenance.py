@@ -32,7 +32,7 @@ def hub_tables(*, history: bool = True) -> list[str]:
             for app in HUB_APPS
             if app in apps.app_configs
             for model in apps.get_app_config(app).get_models()
-            if history or not model.__name__.startswith("Historical")
+            if model._meta.managed and (history or not model.__name__.startswith("Historical"))
         }
     )
 

@@ -21,6 +21,7 @@ def test_hub_tables_include_history_unless_asked_not_to() -> None:
     assert "mdm_historicalsourcerecord" in hub_tables()
     assert "mdm_historicalsourcerecord" not in hub_tables(history=False)
     assert "auth_user" not in hub_tables()
+    assert "governance_stewardship" not in hub_tables()  # permissions only: no table
 
 
 def test_a_table_past_the_threshold_is_analysed_and_then_left_alone() -> None:
