@@ -165,6 +165,9 @@ class MatchCandidate(models.Model):
         indexes = [
             models.Index(fields=["entity_type", "status", "-probability"]),
             models.Index(fields=["candidate", "status"]),
+            # The review queue's two orders: a page is a walk along one of these, whatever the queue's size.
+            models.Index(fields=["status", "-probability", "created_at", "id"], name="candidate_queue_best"),
+            models.Index(fields=["status", "created_at", "-probability", "id"], name="candidate_queue_oldest"),
         ]
 
     def __str__(self) -> str:
