@@ -407,3 +407,23 @@ class ChangeActionView(StewardView):
             raise _refusal(exc) from exc
         change = ChangeRequest.objects.select_related("golden", "requested_by", "decided_by").get(pk=pk)
         return Response(ChangeRequestSerializer(change).data)
+
+
+class OverrideClearSerializer(serializers.Serializer):
+    golden_id = serializers.CharField(max_length=20)
+    attribute = serializers.CharField(max_length=60)
+    reason = serializers.CharField(max_length=255)
+
+
+class OverrideClearView(StewardView):
+    """POST …/overrides/clear/: hand an attribute back to survivorship (the steward override stops winning)."""
+
+    @extend_schema(request=OverrideClearSerializer, responses={204: None})
+    def post(self, request: Request) -> Response:
+        body = OverrideClearSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            services.override_clear(actor=self.actor(), **body.validated_data)
+        except services.StewardError as exc:
+            raise _refusal(exc) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)

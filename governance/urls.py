@@ -18,6 +18,7 @@ urlpatterns = [
     path("merges/", api.MergeListView.as_view(), name="merge-list"),
     path("merges/<int:pk>/undo/", api.MergeUndoView.as_view(), name="merge-undo"),
     path("changes/", api.ChangeListView.as_view(), name="change-list"),
+    path("overrides/clear/", api.OverrideClearView.as_view(), name="override-clear"),
     *(
         path(f"changes/<int:pk>/{name}/", api.ChangeActionView.as_view(action_name=name), name=f"change-{name}")
         for name in ("approve", "reject", "withdraw")

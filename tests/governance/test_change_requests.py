@@ -98,8 +98,14 @@ def test_an_override_wins_over_later_source_updates_until_cleared(salesforce: Sy
     record = customer("S-0", legal_name="Northwind Traders GmbH", tax_ids=[], website="https://source.example")
     ingest(system=salesforce, entity_type="customer", records=[record], actor=salesforce.service_user)
     assert Customer.objects.get(golden=golden).website == "override.example"
-    override_clear(golden_id=golden.golden_id, attribute="website", actor=customer_steward, reason="source is right")
+    client = logged_in(customer_steward)
+    body = {"golden_id": golden.golden_id, "attribute": "website", "reason": "source is right"}
+    assert client.post("/api/v1/steward/overrides/clear/", body).status_code == 204
     assert Customer.objects.get(golden=golden).website == "source.example"
+    again = client.post("/api/v1/steward/overrides/clear/", body)
+    assert again.status_code == 404 and "no steward override of website" in again.json()["error"]["message"]
+    with pytest.raises(Exception, match="give a reason"):
+        override_clear(golden_id=golden.golden_id, attribute="website", actor=customer_steward, reason=" ")
 
 
 def test_unmerge_gives_the_restored_record_its_overrides_back(salesforce: System, customer_steward: Any) -> None:
