@@ -31,6 +31,13 @@ from mdm.maintenance import vacuum_for_reads
 from mdm.models import EntityType, System
 
 
+def _forget_inherited_connections() -> None:
+    """In a forked worker: never use a database connection object inherited from the parent (its socket is
+    the parent's); Django opens a new one on first use. Not closed either: that would end the parent's."""
+    for connection in db.connections.all(initialized_only=True):
+        connection.connection = None
+
+
 def _score_chunk(entity_type: str, pks: list[int]) -> ChunkScores:
     """Step 1 for one chunk in a worker process (a fresh database connection per process)."""
     return score_chunk(match_context(entity_type), pks)
@@ -102,7 +109,11 @@ class Command(BaseCommand):
                 bar.update(len(pks))
         else:
             db.connections.close_all()  # each forked worker opens its own connection
-            pool = ProcessPoolExecutor(options["workers"], mp_context=multiprocessing.get_context("fork"))
+            pool = ProcessPoolExecutor(
+                options["workers"],
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_forget_inherited_connections,
+            )
             with pool:
                 futures = {pool.submit(_score_chunk, entity_type, pks): pks for pks in chunks}
                 for future in as_completed(futures):
@@ -116,7 +127,11 @@ class Command(BaseCommand):
             total = BatchStats()
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
             db.connections.close_all()
-            pool = ProcessPoolExecutor(options["workers"], mp_context=multiprocessing.get_context("fork"))
+            pool = ProcessPoolExecutor(
+                options["workers"],
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_forget_inherited_connections,
+            )
             with correlation() as correlation_id, pool:
                 parts = split_plan(plan, options["workers"])
                 futures = {pool.submit(_apply_part, entity_type, part, correlation_id): part for part in parts}
