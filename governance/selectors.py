@@ -54,3 +54,65 @@ def candidate_queue(params: Mapping[str, str], *, steward: AbstractBaseUser) -> 
     return queryset.select_related("golden", "candidate", "decided_by", "assignment__steward").order_by(
         *ORDERINGS[ordering], "pk"
     )
+
+
+def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]:
+    """The steward dashboard's figures: open work by type and age against the SLA, the matcher's outcomes per
+    day, the score histogram of recent decisions, and the outbox backlog (publishing's exceptions come later)."""
+    import datetime
+
+    from django.db.models import Count, Min
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from governance.models import ChangeRequest, ChangeStatus
+    from matching.models import MatchDecision
+    from mdm.models import OutboxEvent, OutboxStatus
+
+    now = timezone.now()
+    ages = [
+        ("under 1 day", 0, 1),
+        (f"1-{sla_days} days", 1, sla_days),
+        (f"over {sla_days} days (SLA missed)", sla_days, None),
+    ]
+
+    def by_age(queryset: QuerySet, field: str) -> list[dict[str, object]]:
+        rows = []
+        for label, low, high in ages:
+            window = queryset.filter(**{f"{field}__lte": now - datetime.timedelta(days=low)})
+            if high is not None:
+                window = window.filter(**{f"{field}__gt": now - datetime.timedelta(days=high)})
+            rows.append({"label": label, "count": window.count(), "late": high is None})
+        return rows
+
+    since = now - datetime.timedelta(days=days)
+    outcomes = (
+        MatchDecision.objects.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values("day", "outcome")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
+    per_day: dict[object, dict[str, int]] = {}
+    for row in outcomes:
+        per_day.setdefault(row["day"], {})[row["outcome"]] = row["n"]
+    histogram = [0] * 10
+    for value in (
+        MatchDecision.objects.filter(created_at__gte=since, probability__isnull=False)
+        .values_list("probability", flat=True)
+        .iterator(chunk_size=5000)
+    ):
+        histogram[min(int(value * 10), 9)] += 1
+    pending = OutboxEvent.objects.filter(status=OutboxStatus.PENDING)
+    oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
+    return {
+        "candidates": by_age(MatchCandidate.objects.filter(status=CandidateStatus.OPEN), "created_at"),
+        "changes": by_age(ChangeRequest.objects.filter(status=ChangeStatus.PENDING), "requested_at"),
+        "days": [{"day": day, **counts} for day, counts in sorted(per_day.items())],
+        "histogram": [
+            {"band": f"{n / 10:.1f}-{(n + 1) / 10:.1f}", "count": count} for n, count in enumerate(histogram)
+        ],
+        "outbox_pending": pending.count(),
+        "outbox_oldest_minutes": int((now - oldest).total_seconds() // 60) if oldest else None,
+        "sla_days": sla_days,
+    }

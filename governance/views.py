@@ -369,3 +369,39 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
             timeline=golden_timeline(record)[:200],
         ),
     )
+
+
+def _bars(values: list[int], height: int = 120) -> list[int]:
+    top = max(values, default=0) or 1
+    return [round(value * height / top) for value in values]
+
+
+@permission_required("matching.view_matchcandidate", raise_exception=True)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Open work against the SLA, the matcher's outcomes per day, the score histogram, the outbox backlog."""
+    from governance.selectors import dashboard_figures
+
+    figures = dashboard_figures()
+    outcomes = ["auto_linked", "review", "new", "deferred"]
+    days = figures["days"]
+    totals = [sum(day.get(name, 0) for name in outcomes) for day in days]
+    top = max(totals, default=0) or 1
+    stacked = []
+    for index, day in enumerate(days):
+        y, parts = 120, []
+        for name in outcomes:
+            size = round(day.get(name, 0) * 120 / top)
+            y -= size
+            parts.append({"name": name, "y": y, "height": size, "count": day.get(name, 0)})
+        stacked.append({"x": index * 36 + 4, "day": day["day"], "parts": parts, "total": totals[index]})
+    histogram = figures["histogram"]
+    for row, height in zip(histogram, _bars([row["count"] for row in histogram]), strict=True):
+        row["height"], row["y"] = height, 120 - height
+    for key in ("candidates", "changes"):
+        for row, height in zip(figures[key], _bars([row["count"] for row in figures[key]], 80), strict=True):
+            row["width"] = height * 3
+    return render(
+        request,
+        "governance/dashboard.html",
+        _context(request, title="Steward dashboard", f=figures, stacked=stacked, histogram=histogram),
+    )

@@ -18,6 +18,7 @@ def health(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("admin/steward/", admin.site.admin_view(steward.queue), name="steward-queue"),
+    path("admin/steward/dashboard/", admin.site.admin_view(steward.dashboard), name="steward-dashboard"),
     path("admin/steward/candidates/<int:pk>/", admin.site.admin_view(steward.candidate), name="steward-candidate"),
     path("admin/steward/merges/", admin.site.admin_view(steward.merges), name="steward-merges"),
     path("admin/steward/changes/", admin.site.admin_view(steward.changes), name="steward-changes"),

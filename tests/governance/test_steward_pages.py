@@ -101,3 +101,23 @@ def test_unmerge_from_the_merges_page(salesforce: System, customer_steward: Any)
     client.post("/admin/steward/merges/", {"merge": merge.pk, "reason": "two companies"})
     newer.refresh_from_db()
     assert newer.status == GoldenStatus.ACTIVE
+
+
+def test_the_dashboard_charts_open_work_outcomes_and_scores(salesforce: System, customer_steward: Any) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from mdm.ingest import ingest
+    from tests.records import customer
+
+    a, b, c, d = goldens(salesforce)
+    candidate(b, a)
+    late = candidate(d, c)
+    MatchCandidate.objects.filter(pk=late.pk).update(created_at=timezone.now() - datetime.timedelta(days=5))
+    ingest(system=salesforce, entity_type="customer", records=[customer("X-1")], actor=salesforce.service_user)
+    html = browser(customer_steward).get("/admin/steward/dashboard/").content.decode()
+    assert "over 3 days (SLA missed)" in html and "<svg" in html
+    assert 'class="late"><title>1</title>' in html  # the five-day-old candidate, in the SLA-missed bar
+    assert "deferred: 4" in html  # the four records loaded with matching deferred, in today's bar
+    assert "new: 1" in html or "auto_linked: 1" in html or "review: 1" in html  # the record matched in real time
