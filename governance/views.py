@@ -379,9 +379,11 @@ def _bars(values: list[int], height: int = 120) -> list[int]:
 @permission_required("matching.view_matchcandidate", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Open work against the SLA, the matcher's outcomes per day, the score histogram, the outbox backlog."""
+    from django.conf import settings
+
     from governance.selectors import dashboard_figures
 
-    figures = dashboard_figures()
+    figures = dashboard_figures(sla_days=settings.MDM_STEWARD_SLA_DAYS)
     outcomes = ["auto_linked", "review", "new", "deferred"]
     days = figures["days"]
     totals = [sum(day.get(name, 0) for name in outcomes) for day in days]

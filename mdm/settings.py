@@ -235,6 +235,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- The hub ---------------------------------------------------------------------------------------------
 MDM_INGEST_MAX_BATCH = env_int("MDM_INGEST_MAX_BATCH", 1000, minimum=1, maximum=10_000)
 MDM_RESOLVE_MAX_BATCH = env_int("MDM_RESOLVE_MAX_BATCH", 1000, minimum=1, maximum=10_000)
+# Days a review candidate or change request may wait before the steward dashboard counts it late.
+MDM_STEWARD_SLA_DAYS = env_int("MDM_STEWARD_SLA_DAYS", 3, minimum=1, maximum=365)
 # Rule changes touching more golden records than this are recomputed in a Celery task.
 MDM_RECOMPUTE_INLINE_LIMIT = env_int("MDM_RECOMPUTE_INLINE_LIMIT", 200, minimum=0)
 
