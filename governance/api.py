@@ -55,6 +55,7 @@ class StewardView(HubAPIView):
 
 
 def _refusal(exc: services.StewardError) -> exceptions.APIException:
+    """A service's refusal as the API's error: fields → 400 with paths; otherwise by kind."""
     if exc.fields:
         return exceptions.ValidationError({path: [message] for path, message in exc.fields.items()})
     kinds = {
@@ -62,9 +63,14 @@ def _refusal(exc: services.StewardError) -> exceptions.APIException:
         "not_found": exceptions.NotFound,
         "conflict": Conflict,
     }
-    return kinds.get(exc.code, exceptions.ValidationError)(
-        str(exc) if exc.code != "invalid" else {"reason": [str(exc)]}
-    )
+    return kinds.get(exc.code, Refused)(str(exc))
+
+
+class Refused(exceptions.APIException):
+    """400 for a request that is well-formed but cannot be done (no one field is at fault)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
 
 
 class Conflict(exceptions.APIException):
@@ -172,7 +178,7 @@ class MergeSerializer(serializers.ModelSerializer):
 # --- Views ---------------------------------------------------------------------------------------------
 
 
-class CandidatePagination(LimitOffsetPagination):
+class StewardPagination(LimitOffsetPagination):
     default_limit = 50
     max_limit = 500
 
@@ -188,7 +194,7 @@ class CandidateListView(StewardView):
             queryset = candidate_queue(request.query_params, steward=self.actor())
         except ValueError as exc:
             raise exceptions.ValidationError({str(exc).split(":", 1)[0]: [str(exc).split(":", 1)[1].strip()]}) from exc
-        paginator = CandidatePagination()
+        paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(CandidateSerializer(page, many=True).data)
 
@@ -214,18 +220,13 @@ class CandidateActionView(StewardView):
     """POST …/candidates/{id}/merge/, …/reject/, …/defer/ with an optional `reason`."""
 
     action_name = ""
-    actions = {
-        "merge": services.candidate_merge,
-        "reject": services.candidate_reject,
-        "defer": services.candidate_defer,
-    }
 
     @extend_schema(request=ReasonSerializer, responses=CandidateDetailSerializer)
     def post(self, request: Request, pk: int) -> Response:
         body = ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            done = self.actions[self.action_name](
+            done = services.CANDIDATE_ACTIONS[self.action_name](
                 candidate_pk=pk, actor=self.actor(), reason=body.validated_data["reason"]
             )
         except services.StewardError as exc:
@@ -259,7 +260,7 @@ class CandidateBulkView(StewardView):
     def post(self, request: Request) -> Response:
         body = BulkSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        action = CandidateActionView.actions[body.validated_data["action"]]
+        action = services.CANDIDATE_ACTIONS[body.validated_data["action"]]
         done, refused = [], []
         for pk in dict.fromkeys(body.validated_data["ids"]):
             try:
@@ -280,7 +281,7 @@ class MergeListView(StewardView):
         ).order_by("-pk")
         if golden_id := request.query_params.get("golden_id"):
             queryset = queryset.filter(survivor__golden_id=golden_id) | queryset.filter(merged__golden_id=golden_id)
-        paginator = CandidatePagination()
+        paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(MergeSerializer(page, many=True).data)
 
@@ -371,7 +372,7 @@ class ChangeListView(StewardView):
             queryset = queryset.filter(status=state)
         if golden_id := request.query_params.get("golden_id"):
             queryset = queryset.filter(golden__golden_id=golden_id)
-        paginator = CandidatePagination()
+        paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ChangeRequestSerializer(page, many=True).data)
 

@@ -21,11 +21,33 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from governance.models import (
+    ApprovalPolicy,
+    Assignment,
+    ChangeKind,
+    ChangeRequest,
+    ChangeStatus,
+    EditApproval,
+    MergeApproval,
+)
 from matching.models import CandidateStatus, MatchCandidate
+from mdm.canonical import standardise
 from mdm.context import acting
+from mdm.contracts import validate_record
+from mdm.golden import golden_records_recompute, golden_values_preview
 from mdm.history import bulk_create_tracked
 from mdm.merges import MergeError, golden_merge_undo, golden_records_merge
-from mdm.models import GoldenMerge, GoldenRecord, GoldenStatus, SourceRecord
+from mdm.models import (
+    CrossReference,
+    GoldenMerge,
+    GoldenOverride,
+    GoldenRecord,
+    GoldenStatus,
+    OwnershipRule,
+    SourceRecord,
+    System,
+    SystemKind,
+)
 
 
 class StewardError(Exception):
@@ -54,7 +76,10 @@ def _require_domain(actor: AbstractBaseUser, entity_type: str) -> None:
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise StewardError("give a reason: it is kept with the change for the audit trail")
+        raise StewardError(
+            "give a reason: it is kept with the change for the audit trail",
+            fields={"reason": "give a reason: it is kept with the change for the audit trail"},
+        )
     return reason
 
 
@@ -106,9 +131,7 @@ def candidate_merge(*, candidate_pk: int, actor: AbstractBaseUser, reason: str =
         merge = _merge(
             survivor, merged, actor, note, probability=candidate.probability, explanation=candidate.explanation
         )
-        # The merge closes the candidate as merged (mdm.merges); record who decided it, as a steward did.
-        candidate.refresh_from_db()
-        return merge
+        return merge  # the merge closes the candidate as merged, decided by this steward (mdm.merges)
 
 
 def candidate_reject(*, candidate_pk: int, actor: AbstractBaseUser, reason: str = "") -> MatchCandidate:
@@ -134,9 +157,12 @@ def _decide(candidate_pk: int, actor: AbstractBaseUser, status: str, reason: str
                     "conflict",
                 )
         candidate.status, candidate.decided_by, candidate.decided_at = status, actor, timezone.now()
-        candidate._change_reason = reason  # simple-history keeps it with the row's history
         candidate.save(update_fields=["status", "decided_by", "decided_at"])
         return candidate
+
+
+# What a steward may do with a review candidate, by name (the queue page, the candidate page and the API).
+CANDIDATE_ACTIONS = {"merge": candidate_merge, "reject": candidate_reject, "defer": candidate_defer}
 
 
 def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, reason: str) -> Any:
@@ -150,8 +176,8 @@ def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, 
         if golden_id not in goldens:
             raise StewardError(f"no golden record {golden_id}", "not_found")
     survivor, merged = goldens[survivor_id], goldens[merged_id]
-    for golden in {survivor.entity_type: survivor, merged.entity_type: merged}.values():
-        _require_domain(actor, golden.entity_type)
+    _require_domain(actor, survivor.entity_type)
+    _require_domain(actor, merged.entity_type)
     if survivor.pk != merged.pk and _merge_needs_approval(survivor, merged):
         for golden in (survivor, merged):
             if golden.status != GoldenStatus.ACTIVE:
@@ -198,7 +224,6 @@ def merge_undo(*, merge_pk: int, actor: AbstractBaseUser, reason: str) -> Golden
 
 def candidate_assign(*, candidate_pk: int, steward: AbstractBaseUser | None, actor: AbstractBaseUser) -> MatchCandidate:
     """Give an open candidate to a steward of its domain (None: back to the shared queue)."""
-    from governance.models import Assignment
 
     with acting(actor, "assign review candidate"), transaction.atomic():
         candidate = _open_candidate(candidate_pk)
@@ -207,7 +232,8 @@ def candidate_assign(*, candidate_pk: int, steward: AbstractBaseUser | None, act
             Assignment.objects.filter(candidate=candidate).delete()
             return candidate
         if not may_steward(steward, candidate.entity_type):
-            raise StewardError(f"{steward} is not a {candidate.entity_type} steward")
+            message = f"{steward} is not a {candidate.entity_type} steward"
+            raise StewardError(message, fields={"steward": message})
         Assignment.objects.update_or_create(candidate=candidate, defaults={"steward": steward, "assigned_by": actor})
         return candidate
 
@@ -221,8 +247,6 @@ _NAMES = {"legal_name", "trade_name", "first_name", "last_name", "name"}
 
 def _standardised_edit(entity_type: str, attributes: dict[str, Any]) -> dict[str, Any]:
     """The proposed attributes checked by the entity's contract and standardised as a source's would be."""
-    from mdm.canonical import standardise
-    from mdm.contracts import validate_record
 
     if not isinstance(attributes, dict) or not attributes:
         raise StewardError("name at least one attribute to change", fields={"attributes": "an object, not empty"})
@@ -245,9 +269,6 @@ def _standardised_edit(entity_type: str, attributes: dict[str, Any]) -> dict[str
 
 
 def _needs_approval(golden: GoldenRecord, attributes: list[str]) -> bool:
-    from governance.models import ApprovalPolicy, EditApproval
-    from mdm.models import OwnershipRule, System, SystemKind
-
     policy = ApprovalPolicy.objects.filter(entity_type=golden.entity_type).first()
     mode = policy.edits if policy else EditApproval.ERP_OWNED
     if mode != EditApproval.ERP_OWNED:
@@ -259,7 +280,6 @@ def _needs_approval(golden: GoldenRecord, attributes: list[str]) -> bool:
 
 def _impact(golden: GoldenRecord, fields: list[str]) -> dict[str, Any]:
     """Which connected systems would hear of the change, and which fields (publishing targets: issue 5)."""
-    from mdm.models import CrossReference
 
     systems = sorted(set(CrossReference.objects.filter(golden=golden).values_list("system__code", flat=True)))
     return {"fields": fields, "systems": {system: fields for system in systems}}
@@ -267,8 +287,6 @@ def _impact(golden: GoldenRecord, fields: list[str]) -> dict[str, Any]:
 
 def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: AbstractBaseUser, reason: str) -> Any:
     """Propose new values for golden attributes; applied at once when the policy needs no second person."""
-    from governance.models import ChangeRequest, ChangeStatus
-    from mdm.golden import golden_values_preview
 
     reason = _require_reason(reason)
     golden = GoldenRecord.objects.filter(golden_id=golden_id).first()
@@ -299,14 +317,11 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
         )
         if not needs_approval:
             _apply_change(request, actor, "applied directly: the approval policy needs no second person")
-            request.status = ChangeStatus.APPLIED
     return request
 
 
 def _merge_needs_approval(survivor: GoldenRecord, merged: GoldenRecord) -> bool:
     """The approval policy for steward merges: never, always, or when both records have ERP sources."""
-    from governance.models import ApprovalPolicy, MergeApproval
-    from mdm.models import SystemKind
 
     policy = ApprovalPolicy.objects.filter(entity_type=survivor.entity_type).first()
     mode = policy.manual_merges if policy else MergeApproval.BOTH_ERP
@@ -317,8 +332,6 @@ def _merge_needs_approval(survivor: GoldenRecord, merged: GoldenRecord) -> bool:
 
 
 def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: AbstractBaseUser, reason: str) -> Any:
-    from governance.models import ChangeKind, ChangeRequest, ChangeStatus
-
     pending = ChangeRequest.objects.filter(
         kind=ChangeKind.MERGE, golden=merged, survivor=survivor, status=ChangeStatus.PENDING
     ).first()
@@ -338,47 +351,38 @@ def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: Abstract
         )
 
 
-def _apply_change(request: Any, approver: AbstractBaseUser, comment: str) -> None:
-    from governance.models import ChangeKind, ChangeStatus
-    from mdm.golden import golden_records_recompute
-    from mdm.models import GoldenOverride
-
-    now = timezone.now()
+def _apply_change(request: ChangeRequest, approver: AbstractBaseUser, comment: str) -> None:
+    """An approved request takes effect: a merge is made, or the edit becomes steward overrides."""
     if request.kind == ChangeKind.MERGE:
         _merge(request.survivor, request.golden, request.requested_by, f"change request {request.pk}: {request.reason}")
-        request.status, request.decided_by, request.decided_at, request.comment = (
-            ChangeStatus.APPLIED,
-            approver,
-            now,
-            comment[:255],
+    else:
+        now = timezone.now()
+        live = GoldenOverride.objects.filter(
+            golden=request.golden, attribute__in=list(request.changes), cleared_at=None
         )
-        request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
-        return
-    live = GoldenOverride.objects.filter(golden=request.golden, attribute__in=list(request.changes), cleared_at=None)
-    for override in live:
-        override.cleared_at = now
-        override.save(update_fields=["cleared_at", "updated_at"])
-    for attribute, change in request.changes.items():
-        GoldenOverride.objects.create(
-            golden=request.golden,
-            attribute=attribute,
-            value=change["after"],
-            reason=f"change request {request.pk}: {request.reason}"[:255],
-            set_by=request.requested_by,
-        )
-    golden_records_recompute(entity_type=request.golden.entity_type, golden_pks=[request.golden.pk])
-    request.status, request.decided_by, request.decided_at, request.comment = (
-        ChangeStatus.APPLIED,
-        approver,
-        now,
-        comment[:255],
-    )
+        for override in live:
+            override.cleared_at = now
+            override.save(update_fields=["cleared_at", "updated_at"])
+        for attribute, change in request.changes.items():
+            GoldenOverride.objects.create(
+                golden=request.golden,
+                attribute=attribute,
+                value=change["after"],
+                reason=f"change request {request.pk}: {request.reason}"[:255],
+                set_by=request.requested_by,
+            )
+        golden_records_recompute(entity_type=request.golden.entity_type, golden_pks=[request.golden.pk])
+    _close_change(request, ChangeStatus.APPLIED, approver, comment)
+
+
+def _close_change(request: ChangeRequest, status: str, actor: AbstractBaseUser, comment: str = "") -> None:
+    """Record who decided a change request, when, how and with what comment."""
+    request.status, request.decided_by, request.decided_at = status, actor, timezone.now()
+    request.comment = comment[:255]
     request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
 
 
-def _pending_change(request_pk: int) -> Any:
-    from governance.models import ChangeRequest, ChangeStatus
-
+def _pending_change(request_pk: int) -> ChangeRequest:
     request = (
         ChangeRequest.objects.select_for_update(of=("self",))
         .select_related("golden", "requested_by", "decided_by")
@@ -393,9 +397,8 @@ def _pending_change(request_pk: int) -> Any:
     return request
 
 
-def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> Any:
+def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> ChangeRequest:
     """A second person approves: an edit becomes steward overrides (a new golden version), a merge is made."""
-    from governance.models import ChangeStatus
 
     with acting(actor, comment or "change request approved"), transaction.atomic():
         request = _pending_change(request_pk)
@@ -408,7 +411,9 @@ def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "
         if request.survivor_id:
             expected[request.survivor_id] = request.survivor_version or 0
         locked = GoldenRecord.objects.select_for_update().filter(pk__in=list(expected)).order_by("pk")
-        changed = [golden for golden in locked if golden.version != expected[golden.pk] or golden.status != "active"]
+        changed = [
+            golden for golden in locked if golden.version != expected[golden.pk] or golden.status != GoldenStatus.ACTIVE
+        ]
         if not changed:
             _apply_change(request, actor, comment)
             return request
@@ -419,16 +424,12 @@ def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "
         )
     # The record changed underneath the request: it is marked stale (that is kept), and the approver told why.
     with acting(actor, "change request is stale"), transaction.atomic():
-        request = _pending_change(request_pk)
-        request.status, request.decided_by, request.decided_at = ChangeStatus.STALE, actor, timezone.now()
-        request.comment = why[:255]
-        request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+        _close_change(_pending_change(request_pk), ChangeStatus.STALE, actor, why)
     raise StewardError(f"{why}: the request is stale; propose it again against the current values", "conflict")
 
 
 def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> Any:
     """A second person rejects, saying why."""
-    from governance.models import ChangeStatus
 
     comment = (comment or "").strip()
     if not comment:
@@ -439,33 +440,23 @@ def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> 
             raise StewardError("withdraw your own request instead of rejecting it", "forbidden")
         if not actor.has_perm("governance.approve_changes"):
             raise StewardError("rejecting change requests needs the approver role", "forbidden")
-        request.status, request.decided_by, request.decided_at, request.comment = (
-            ChangeStatus.REJECTED,
-            actor,
-            timezone.now(),
-            comment[:255],
-        )
-        request.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+        _close_change(request, ChangeStatus.REJECTED, actor, comment)
         return request
 
 
 def change_withdraw(*, request_pk: int, actor: AbstractBaseUser) -> Any:
     """The requester takes a pending request back."""
-    from governance.models import ChangeStatus
 
     with acting(actor, "change request withdrawn"), transaction.atomic():
         request = _pending_change(request_pk)
         if request.requested_by_id != actor.pk:
             raise StewardError("only the requester can withdraw a change request", "forbidden")
-        request.status, request.decided_by, request.decided_at = ChangeStatus.WITHDRAWN, actor, timezone.now()
-        request.save(update_fields=["status", "decided_by", "decided_at"])
+        _close_change(request, ChangeStatus.WITHDRAWN, actor)
         return request
 
 
 def override_clear(*, golden_id: str, attribute: str, actor: AbstractBaseUser, reason: str) -> GoldenRecord:
     """Hand an attribute back to survivorship: the steward override stops winning."""
-    from mdm.golden import golden_records_recompute
-    from mdm.models import GoldenOverride
 
     reason = _require_reason(reason)
     golden = GoldenRecord.objects.filter(golden_id=golden_id).first()

@@ -21,11 +21,11 @@ from governance.masking import masked_values
 from governance.models import ChangeRequest
 from governance.selectors import candidate_queue
 from matching.models import CandidateStatus, MatchCandidate
-from mdm.golden import golden_values_preview, source_values
+from mdm.golden import golden_values_preview, source_views
 from mdm.models import EntityType, GoldenMerge, GoldenRecord
 
 PAGE_SIZE = 50
-ACTIONS = {"merge": services.candidate_merge, "reject": services.candidate_reject, "defer": services.candidate_defer}
+ACTIONS = services.CANDIDATE_ACTIONS
 DONE = {"merge": "merged", "reject": "marked not a match", "defer": "deferred"}
 SHOWN = [
     "kind",
@@ -140,7 +140,7 @@ def candidate(request: HttpRequest, pk: int) -> HttpResponse:
         target = reverse("steward-candidate", args=[following.pk]) if following else reverse("steward-queue")
         return HttpResponseRedirect(target)
     older, newer = sorted([pair.golden, pair.candidate], key=lambda golden: golden.pk)
-    sources = source_values([older.pk, newer.pk])
+    sources = source_views([older.pk, newer.pk])
     preview, lineage = golden_values_preview(pair.entity_type, [older.pk, newer.pk])
     unmasked = request.user.has_perm("governance.view_unmasked")
     weights = {row.get("attribute"): row for row in pair.explanation.get("attributes", [])}
@@ -177,14 +177,15 @@ def candidate(request: HttpRequest, pk: int) -> HttpResponse:
 def merges(request: HttpRequest) -> HttpResponse:
     """Merges, newest first (or those of one golden record); undo one with a reason."""
     if request.method == "POST":
+        raw_pk = request.POST.get("merge", "")
         try:
+            if not raw_pk.isdigit():
+                raise services.StewardError(f"'{raw_pk}' is not a merge number", "not_found")
             restored = services.merge_undo(
-                merge_pk=int(request.POST.get("merge", "0") or 0),
-                actor=request.user,
-                reason=request.POST.get("reason", ""),
+                merge_pk=int(raw_pk), actor=request.user, reason=request.POST.get("reason", "")
             )
             messages.success(request, f"Unmerged: {restored.golden_id} is active again, with its own sources.")
-        except (services.StewardError, ValueError) as exc:
+        except services.StewardError as exc:
             messages.error(request, str(exc))
         return HttpResponseRedirect(_safe_next(request, reverse("steward-merges")))
     rows = GoldenMerge.objects.select_related("survivor", "merged", "actor", "undone_by").order_by("-pk")
@@ -253,8 +254,12 @@ def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
 def changes(request: HttpRequest) -> HttpResponse:
     """Change requests, pending first; approvers approve or reject with a comment, requesters withdraw."""
     if request.method == "POST":
-        action, pk = request.POST.get("action", ""), int(request.POST.get("request", "0") or 0)
+        action, raw_pk = request.POST.get("action", ""), request.POST.get("request", "")
         comment = request.POST.get("comment", "")
+        if not raw_pk.isdigit():
+            messages.error(request, f"'{raw_pk}' is not a change request number.")
+            return HttpResponseRedirect(reverse("steward-changes"))
+        pk = int(raw_pk)
         try:
             if action == "approve":
                 services.change_approve(request_pk=pk, actor=request.user, comment=comment)
@@ -344,9 +349,8 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
         moment = (
             datetime.datetime.combine(day, datetime.time.max, tzinfo=timezone.get_current_timezone()) if day else None
         )
-        row = entity_as_of(entity, moment) if moment else None
-        source = row if row is not None else None
-        if moment and row is None:
+        source = entity_as_of(entity, moment) if moment else None
+        if moment and source is None:
             messages.info(request, f"{golden_id} did not exist yet on {as_of}.")
     else:
         source = entity
@@ -365,7 +369,7 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
             values={name: value for name, value in values.items() if value not in (None, "", [])},
             as_of=as_of,
             lineage=getattr(entity, "lineage", {}),
-            sources=source_values([record.pk]).get(record.pk, []),
+            sources=source_views([record.pk]).get(record.pk, []),
             timeline=golden_timeline(record)[:200],
         ),
     )

@@ -75,7 +75,7 @@ class Edge(NamedTuple):
 
 @dataclass
 class ChunkScores:
-    """Step 1's result for one chunk: its edges, and the pairs stewards already decided or hold."""
+    """Step 1's result for one chunk: its edges, and the pairs stewards rejected (never merged or proposed)."""
 
     goldens: int = 0
     compared_pairs: int = 0

@@ -228,7 +228,10 @@ def _identifiers(found_list: Iterable[Features]) -> dict[str, set[str]]:
 def identifiers_conflict(mine: Iterable[Features], theirs: Iterable[Features]) -> bool:
     """True when both sides hold a validated identifier of one scheme and share none of them (two VAT numbers
     of one country, two GTINs): whatever the names say, they are different entities, or a steward must say."""
-    left, right = _identifiers(mine), _identifiers(theirs)
+    left = _identifiers(mine)
+    if not left:
+        return False  # nothing to conflict with: the common case, and on every candidate of the hot path
+    right = _identifiers(theirs)
     return any(values and right.get(scheme) and not values & right[scheme] for scheme, values in left.items())
 
 

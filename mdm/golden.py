@@ -38,7 +38,8 @@ def load_rules(entity_type: str) -> dict[str, RuleSpec]:
     }
 
 
-def _source_views(golden_pks: Iterable[int]) -> dict[int, list[SourceView]]:
+def source_views(golden_pks: Iterable[int]) -> dict[int, list[SourceView]]:
+    """The standardised source records of these golden records, as survivorship sees them."""
     views: dict[int, list[SourceView]] = defaultdict(list)
     rows = SourceRecord.objects.filter(golden_id__in=list(golden_pks)).values_list(
         "id", "golden_id", "system__code", "source_id", "standardised", "source_updated_at", "created_at"
@@ -69,7 +70,7 @@ def golden_records_recompute(
     model = ENTITY_MODELS[entity_type]
     project = _PROJECT[entity_type]
     known = new_golden_sources or {}
-    sources = {**_source_views([pk for pk in pks if pk not in known]), **known}
+    sources = {**source_views([pk for pk in pks if pk not in known]), **known}
     rows = model.objects.in_bulk([pk for pk in pks if pk not in known])
     goldens = GoldenRecord.objects.in_bulk(pks)
     now = timezone.now()
@@ -154,16 +155,11 @@ def golden_values_preview(entity_type: str, golden_pks: Iterable[int]) -> tuple[
     """What one golden record made of these records' sources would say: (values, lineage), with the steward
     overrides of the oldest (the survivor of a merge). Writes nothing: a steward sees a merge's result first."""
     pks = sorted(golden_pks)
-    sources = [view for views in _source_views(pks).values() for view in views]
+    sources = [view for views in source_views(pks).values() for view in views]
     result = survive(
         entity_type, sources, load_rules(entity_type), live_overrides(pks[:1]).get(pks[0]) if pks else None
     )
     return result.values(), result.lineage()
-
-
-def source_values(golden_pks: Iterable[int]) -> dict[int, list[SourceView]]:
-    """The standardised source records of these golden records, as survivorship sees them."""
-    return dict(_source_views(golden_pks))
 
 
 def live_overrides(golden_pks: Iterable[int]) -> dict[int, dict[str, dict[str, Any]]]:

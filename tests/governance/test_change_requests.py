@@ -78,6 +78,7 @@ def test_bad_values_are_refused_with_their_paths(salesforce: System, customer_st
     ]
     same = propose(customer_steward, golden, legal_name="Northwind Traders GmbH")
     assert same.status_code == 400 and "nothing would change" in str(same.json())
+    assert same.json()["error"]["code"] == "invalid" and "fields" not in same.json()["error"]  # no field at fault
     assert not ChangeRequest.objects.exists()
 
 

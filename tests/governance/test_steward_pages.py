@@ -121,3 +121,13 @@ def test_the_dashboard_charts_open_work_outcomes_and_scores(salesforce: System, 
     assert 'class="late"><title>1</title>' in html  # the five-day-old candidate, in the SLA-missed bar
     assert "deferred: 4" in html  # the four records loaded with matching deferred, in today's bar
     assert "new: 1" in html or "auto_linked: 1" in html or "review: 1" in html  # the record matched in real time
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("/admin/steward/changes/", "request"), ("/admin/steward/merges/", "merge")]
+)
+def test_forged_record_numbers_get_a_message_not_a_server_error(
+    salesforce: System, customer_steward: Any, path: str, field: str
+) -> None:
+    response = browser(customer_steward).post(path, {field: "abc", "action": "approve", "reason": "x"}, follow=True)
+    assert response.status_code == 200 and "&#x27;abc&#x27; is not a" in response.content.decode()

@@ -38,6 +38,14 @@ def _forget_inherited_connections() -> None:
         connection.connection = None
 
 
+def _forked_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes forked from this one, each with its own database connection."""
+    db.connections.close_all()
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("fork"), initializer=_forget_inherited_connections
+    )
+
+
 def _score_chunk(entity_type: str, pks: list[int]) -> ChunkScores:
     """Step 1 for one chunk in a worker process (a fresh database connection per process)."""
     return score_chunk(match_context(entity_type), pks)
@@ -108,12 +116,7 @@ class Command(BaseCommand):
                 scores.add(score_chunk(context, pks))
                 bar.update(len(pks))
         else:
-            db.connections.close_all()  # each forked worker opens its own connection
-            pool = ProcessPoolExecutor(
-                options["workers"],
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=_forget_inherited_connections,
-            )
+            pool = _forked_pool(options["workers"])
             with pool:
                 futures = {pool.submit(_score_chunk, entity_type, pks): pks for pks in chunks}
                 for future in as_completed(futures):
@@ -126,12 +129,7 @@ class Command(BaseCommand):
         if apply and options["workers"] > 1:
             total = BatchStats()
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
-            db.connections.close_all()
-            pool = ProcessPoolExecutor(
-                options["workers"],
-                mp_context=multiprocessing.get_context("fork"),
-                initializer=_forget_inherited_connections,
-            )
+            pool = _forked_pool(options["workers"])
             with correlation() as correlation_id, pool:
                 parts = split_plan(plan, options["workers"])
                 futures = {pool.submit(_apply_part, entity_type, part, correlation_id): part for part in parts}
