@@ -50,6 +50,9 @@ class OutboundRecord:
     parent_golden_id: str | None = None  # hierarchy parent (delivered before its children)
     parent_target_id: str | None = None  # the parent's ID in this target, when known (NetSuite needs it)
     target_id: str | None = None  # this record's ID in the target, when known
+    # Values that belong to companion records rather than the main object, e.g. {"list_price": "12.50",
+    # "currency": "EUR"} for a product's entry in Salesforce's standard price book.
+    related: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
