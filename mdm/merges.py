@@ -35,6 +35,7 @@ from mdm.models import (
     OutboxEventType,
     SourceRecord,
 )
+from mdm.publishing.nudge import relay_nudge_on_commit
 
 
 class MergeError(Exception):
@@ -182,6 +183,7 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
             ],
             batch_size=1000,
         )
+        relay_nudge_on_commit()
         survivors = sorted({request.survivor_pk for request in accepted})
         entity_type = locked[survivors[0]].entity_type
         changed = set(golden_records_recompute(entity_type=entity_type, golden_pks=survivors))
@@ -327,6 +329,7 @@ def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: st
             changed_fields=["status", "merged_into"],
             correlation_id=current_correlation_id(),
         )
+        relay_nudge_on_commit()
         changed = set(golden_records_recompute(entity_type=survivor.entity_type, golden_pks=[survivor.pk, merged.pk]))
         golden_records_touch([golden for golden in (survivor,) if golden.pk not in changed], ["sources"])
         merge.undone_at, merge.undone_by, merge.undo_reason = timezone.now(), actor, reason[:255]

@@ -230,6 +230,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # Installed into django-celery-beat's tables on beat's first start; edit the schedules in the admin afterwards.
 CELERY_BEAT_SCHEDULE = {
     "refresh-table-statistics": {"task": "mdm.tasks.refresh_table_statistics", "schedule": 300.0},
+    # The backstop of the on-commit nudge: what a lost nudge (broker down) left pending goes out within seconds.
+    "publish-relay": {"task": "mdm.publishing.tasks.relay", "schedule": 5.0},
+    "publish-pull": {"task": "mdm.publishing.tasks.pull_all", "schedule": 60.0},
 }
 
 # --- The hub ---------------------------------------------------------------------------------------------
@@ -239,6 +242,19 @@ MDM_RESOLVE_MAX_BATCH = env_int("MDM_RESOLVE_MAX_BATCH", 1000, minimum=1, maximu
 MDM_STEWARD_SLA_DAYS = env_int("MDM_STEWARD_SLA_DAYS", 3, minimum=1, maximum=365)
 # Rule changes touching more golden records than this are recomputed in a Celery task.
 MDM_RECOMPUTE_INLINE_LIMIT = env_int("MDM_RECOMPUTE_INLINE_LIMIT", 200, minimum=0)
+
+# --- Publishing -------------------------------------------------------------------------------------------
+# Fernet keys (comma-separated; the first encrypts, all decrypt) for target credentials at rest. Outside
+# production an unset value derives a key from SECRET_KEY.
+MDM_CREDENTIALS_KEYS = env_required("MDM_CREDENTIALS_KEYS") if PRODUCTION else env_str("MDM_CREDENTIALS_KEYS", "")
+# After each commit that writes outbox events, ask a worker to publish now (beat is the backstop).
+MDM_PUBLISH_NUDGE = env_bool("MDM_PUBLISH_NUDGE", True)
+# How our writes name themselves to targets (Sforce-Call-Options: client=…), so their echo is recognised.
+MDM_PUBLISH_CLIENT_NAME = env_str("MDM_PUBLISH_CLIENT_NAME", "mdm-hub")
+# Webhook targets may call private or loopback addresses only when this is on (tests, an internal relay).
+MDM_WEBHOOK_ALLOW_PRIVATE = env_bool("MDM_WEBHOOK_ALLOW_PRIVATE", False)
+# Inbound pulls re-read this many seconds before their watermark (a change committed during the last pull).
+MDM_PULL_OVERLAP_SECONDS = env_int("MDM_PULL_OVERLAP_SECONDS", 120, minimum=0, maximum=86_400)
 
 # --- Logging ------------------------------------------------------------------------------------------------
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

@@ -37,6 +37,13 @@ def _celery_in_process(request: Any) -> Any:
     celery_app.conf.CELERY_TASK_ALWAYS_EAGER = False
 
 
+@pytest.fixture(autouse=True)
+def _no_publish_nudge(request: Any, settings: Any) -> None:
+    """Commits don't start the publisher in tests, except in those about the nudge (marked `nudge`)."""
+    if "nudge" not in request.keywords:
+        settings.MDM_PUBLISH_NUDGE = False
+
+
 @pytest.fixture
 def seeded(transactional_db: Any) -> None:
     """Transactional tests flush the database after each test; put the migration's seed data back first."""

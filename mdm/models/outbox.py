@@ -13,6 +13,7 @@ class OutboxEventType(models.TextChoices):
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    DISPATCHED = "dispatched", "Handed to the targets' deliveries"
     DELIVERED = "delivered", "Delivered"
     SUPERSEDED = "superseded", "Superseded by a newer version"
 

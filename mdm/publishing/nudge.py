@@ -1,0 +1,31 @@
+"""The on-commit nudge: after a transaction that wrote outbox events commits, ask a worker to publish now.
+
+A nudge is an optimisation, never the source of truth: if the broker is down the commit still succeeds
+(the nudge is dropped with a warning) and the beat schedule publishes what is pending once it is back.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+
+def relay_nudge_on_commit() -> None:
+    """Schedule one nudge for when the current transaction commits (nothing if it rolls back)."""
+    if not settings.MDM_PUBLISH_NUDGE:
+        return
+    # One nudge per transaction, however many outbox writes it makes (a merge writes several).
+    if connection.in_atomic_block and any(item[1] is _send for item in connection.run_on_commit):
+        return
+    transaction.on_commit(_send)
+
+
+def _send() -> None:
+    from mdm.publishing.tasks import relay
+
+    try:
+        relay.apply_async(retry=False)
+    except Exception as exc:  # the broker is down: the outbox keeps the events, beat publishes them later
+        logger.warning("publish nudge not sent (%s); the scheduled relay will publish", type(exc).__name__)
