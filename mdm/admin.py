@@ -21,6 +21,7 @@ from mdm.models import (
     SourceRecord,
     System,
 )
+from mdm.publishing import admin as publishing_admin  # noqa: F401 (registers targets, deliveries, runs)
 from mdm.services import api_key_create, ownership_rule_save
 
 admin.site.site_header = "MDM hub"

@@ -253,6 +253,8 @@ MDM_PUBLISH_NUDGE = env_bool("MDM_PUBLISH_NUDGE", True)
 MDM_PUBLISH_CLIENT_NAME = env_str("MDM_PUBLISH_CLIENT_NAME", "mdm-hub")
 # Webhook targets may call private or loopback addresses only when this is on (tests, an internal relay).
 MDM_WEBHOOK_ALLOW_PRIVATE = env_bool("MDM_WEBHOOK_ALLOW_PRIVATE", False)
+# /metrics answers only with this bearer token when set (Prometheus' bearer_token setting).
+MDM_METRICS_TOKEN = env_str("MDM_METRICS_TOKEN", "")
 # Inbound pulls re-read this many seconds before their watermark (a change committed during the last pull).
 MDM_PULL_OVERLAP_SECONDS = env_int("MDM_PULL_OVERLAP_SECONDS", 120, minimum=0, maximum=86_400)
 

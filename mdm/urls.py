@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from governance import views as steward
+from mdm.publishing.metrics import metrics_view
 
 
 def health(request: HttpRequest) -> JsonResponse:
@@ -35,6 +36,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("health/", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "mdm.api.errors.json_404"

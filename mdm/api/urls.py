@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from matching.api import MatchView
 from mdm.api import views
+from mdm.publishing import api as publishing
 
 router = SimpleRouter(trailing_slash=True)
 router.register("customers", views.CustomerViewSet, basename="customer")
@@ -29,4 +30,8 @@ urlpatterns = [
     *hierarchy_relations,
     path("systems/", views.SystemListView.as_view(), name="system-list"),
     path("match/", MatchView.as_view(), name="match"),
+    path("publishing/targets/", publishing.TargetListView.as_view(), name="publishing-targets"),
+    path("publishing/deliveries/", publishing.DeliveryListView.as_view(), name="publishing-deliveries"),
+    path("publishing/replay/", publishing.ReplayView.as_view(), name="publishing-replay"),
+    path("publishing/status/<str:golden_id>/", publishing.PublishStatusView.as_view(), name="publishing-status"),
 ]

@@ -207,6 +207,7 @@ class Delivery(TimestampedModel):
     class Meta:
         verbose_name_plural = "deliveries"
         constraints = [models.UniqueConstraint(fields=["target", "golden"], name="uniq_delivery")]
+        permissions = [("replay_delivery", "Can replay rejected and dead-lettered deliveries")]
         indexes = [
             models.Index(fields=["target", "state", "next_attempt_at"], name="delivery_due"),
             models.Index(fields=["state", "error_at"], name="delivery_exceptions"),
@@ -232,6 +233,10 @@ class DeliveryRun(models.Model):
     api_calls = models.PositiveIntegerField(default=0)
     latency_p50 = models.FloatField(null=True, blank=True, help_text="Commit-to-delivery seconds, median.")
     latency_max = models.FloatField(null=True, blank=True)
+    latency_sum = models.FloatField(default=0.0)
+    latency_buckets = models.JSONField(
+        default=dict, blank=True, help_text="Commit-to-delivery histogram: upper bound in seconds → records."
+    )
     note = models.TextField(blank=True, default="")
 
     class Meta:

@@ -64,6 +64,7 @@ logger = logging.getLogger(__name__)
 
 DISPATCH_CHUNK = 5000
 LEASE_SECONDS = 300
+LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 900.0
 OUTAGE_AFTER_TRANSIENT_BATCHES = 3
@@ -319,6 +320,7 @@ def _deliver_batch(
     prepared: dict[int, tuple[OutboundRecord, str, FieldMapping]] = {}
     updates: list[Delivery] = []
     run = DeliveryRun(target=target, started_at=started, finished_at=started, records=len(batch))
+    latencies: list[float] = []
     for delivery in batch:
         golden = delivery.golden
         mapping = mappings.get(golden.entity_type)
@@ -401,7 +403,7 @@ def _deliver_batch(
             summary.delivered += 1
             run.delivered += 1
             if latency is not None:
-                summary.latencies.append(latency)
+                latencies.append(latency)
             if first_time:
                 newly_delivered.append(delivery.golden_id)
         elif result.failure is not None and result.failure.kind == FailureKind.OUTAGE:
@@ -426,9 +428,12 @@ def _deliver_batch(
 
     _write_results(target, updates, newly_delivered)
     summary.records += len(batch)
-    if summary.latencies:
-        run.latency_p50 = statistics.median(summary.latencies)
-        run.latency_max = max(summary.latencies)
+    if latencies:
+        summary.latencies += latencies
+        run.latency_p50 = statistics.median(latencies)
+        run.latency_max = max(latencies)
+        run.latency_sum = sum(latencies)
+        run.latency_buckets = _buckets(latencies)
     run.finished_at = timezone.now()
     if outage is not None:
         summary.outage = f"{outage.code}: {outage.message}"
@@ -447,6 +452,13 @@ def _deliver_batch(
         Target.objects.filter(pk=target.pk, consecutive_failures__gt=0).update(consecutive_failures=0)
     DeliveryRun.objects.bulk_create([run])
     return outage is None
+
+
+def _buckets(latencies: list[float]) -> dict[str, int]:
+    """Cumulative counts per upper bound, as Prometheus histograms count."""
+    counts = {str(bound): sum(1 for value in latencies if value <= bound) for bound in LATENCY_BUCKETS}
+    counts["+Inf"] = len(latencies)
+    return counts
 
 
 def _mark_delivered(
