@@ -63,8 +63,12 @@ def _same(left: Any, right: Any) -> bool:
     def norm(value: Any) -> Any:
         if value in (None, "", [], {}):
             return None
+        if isinstance(value, dict) and set(value) == {"id"}:  # a reference as sent, against its ID as read back
+            return norm(str(value["id"]))
         if isinstance(value, bool):
             return value
+        if value in ("T", "F"):  # NetSuite's SuiteQL booleans
+            return value == "T"
         if isinstance(value, int | float):
             return float(value)
         if isinstance(value, str):
@@ -160,11 +164,17 @@ def _payloads(target: Target, template: dict[str, Any], chunk: list[PulledRecord
         sent = delivered.get(record.golden_id or "")
         source = by_target_id.get(record.target_id) or (sources.get(record.golden_id) if record.golden_id else None)
         if sent is not None:
-            changed = {name for name, value in record.fields.items() if name in sent and not _same(value, sent[name])}
+            # Field names compared without case: SuiteQL answers in lower case what the record API took in camel case.
+            sent_by_name = {name.lower(): value for name, value in sent.items()}
+            changed = {
+                name
+                for name, value in record.fields.items()
+                if name.lower() in sent_by_name and not _same(value, sent_by_name[name.lower()])
+            }
             if not changed:
                 summary.echoes += 1
                 continue
-            fields_to_take = changed | (readable - set(sent))
+            fields_to_take = changed | {name for name in readable if name.lower() not in sent_by_name}
         else:
             fields_to_take = None
         payload = inbound_payload(template, record.fields, fields_to_take)

@@ -294,16 +294,18 @@ def _depth_order(records: list[OutboundRecord]) -> list[OutboundRecord]:
 
 
 def _known_target_ids(target: Target, golden_pks: list[int]) -> dict[int, str]:
-    """The target's own IDs for records it holds: what it told us, else the ID of the source record it sent us."""
+    """The target's own IDs for records it told us it holds (cross-references of kind target).
+
+    Source cross-references are not used: a source record's ID names the target's record only once that
+    record carries our golden ID (stamped by a one-off backfill from `manage.py export_xrefs`); until
+    then the upsert by golden ID is the one safe way in.
+    """
     if target.system_id is None:
         return {}
-    known: dict[int, str] = {}
-    rows = CrossReference.objects.filter(system_id=target.system_id, golden_id__in=golden_pks).values_list(
-        "golden_id", "external_id", "kind"
-    )
-    for golden_pk, external_id, _kind in sorted(rows, key=lambda row: row[2] != XrefKind.TARGET):
-        known.setdefault(golden_pk, external_id)
-    return known
+    rows = CrossReference.objects.filter(
+        system_id=target.system_id, kind=XrefKind.TARGET, golden_id__in=golden_pks
+    ).values_list("golden_id", "external_id")
+    return dict(rows)
 
 
 def _deliver_batch(

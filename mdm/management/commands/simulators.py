@@ -1,0 +1,55 @@
+"""manage.py simulators: run the loopback Salesforce and NetSuite simulators (TLS, local CA) until Ctrl-C."""
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from mdm.publishing.defaults import SIMULATOR_CREDENTIALS, SIMULATOR_PORTS
+from mdm.publishing.simulators.tls import local_tls
+
+
+class Command(BaseCommand):
+    help = "Run the Salesforce and NetSuite simulators on loopback (the demo publishes to them)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--salesforce-port", type=int, default=SIMULATOR_PORTS["salesforce"])
+        parser.add_argument("--netsuite-port", type=int, default=SIMULATOR_PORTS["netsuite"])
+        parser.add_argument(
+            "--tls-dir", default=str(Path(settings.VAR_DIR) / "simulators"), help="Where the local CA is kept."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from mdm.publishing.simulators.netsuite import NetSuiteSimulator
+        from mdm.publishing.simulators.salesforce import SalesforceSimulator
+
+        tls = local_tls(Path(options["tls_dir"]))
+        sf_creds, ns_creds = SIMULATOR_CREDENTIALS["salesforce"], SIMULATOR_CREDENTIALS["netsuite"]
+        try:
+            salesforce = SalesforceSimulator(
+                tls=tls,
+                port=options["salesforce_port"],
+                client_id=sf_creds["client_id"],
+                client_secret=sf_creds["client_secret"],
+            )
+            netsuite = NetSuiteSimulator(tls=tls, port=options["netsuite_port"], **ns_creds)
+        except OSError as exc:
+            raise CommandError(f"cannot listen: {exc} (another `manage.py simulators` running?)") from exc
+        salesforce.start()
+        netsuite.start()
+        self.stdout.write(f"Salesforce simulator  {salesforce.url}  (CA: {tls.ca_pem})")
+        self.stdout.write(f"NetSuite simulator    {netsuite.url}")
+        self.stdout.write(
+            "Inspect: GET /__simulator__/stats and /__simulator__/records/<type> on either. Ctrl-C stops."
+        )
+        self.stdout.flush()
+        try:
+            import threading
+
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            salesforce.stop()
+            netsuite.stop()
