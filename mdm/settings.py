@@ -249,6 +249,9 @@ MDM_RECOMPUTE_INLINE_LIMIT = env_int("MDM_RECOMPUTE_INLINE_LIMIT", 200, minimum=
 MDM_CREDENTIALS_KEYS = env_required("MDM_CREDENTIALS_KEYS") if PRODUCTION else env_str("MDM_CREDENTIALS_KEYS", "")
 # After each commit that writes outbox events, ask a worker to publish now (beat is the backstop).
 MDM_PUBLISH_NUDGE = env_bool("MDM_PUBLISH_NUDGE", True)
+# A worker delivering to a target holds it this long, renewed after every batch; a killed worker's
+# target is taken over by another worker once it runs out.
+MDM_PUBLISH_LEASE_SECONDS = env_int("MDM_PUBLISH_LEASE_SECONDS", 120, minimum=5, maximum=3600)
 # How our writes name themselves to targets (Sforce-Call-Options: client=…), so their echo is recognised.
 MDM_PUBLISH_CLIENT_NAME = env_str("MDM_PUBLISH_CLIENT_NAME", "mdm-hub")
 # Webhook targets may call private or loopback addresses only when this is on (tests, an internal relay).

@@ -63,7 +63,6 @@ from mdm.publishing.subscription import subscribed
 logger = logging.getLogger(__name__)
 
 DISPATCH_CHUNK = 5000
-LEASE_SECONDS = 300
 LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 900.0
@@ -180,13 +179,13 @@ def _lease(target: Target) -> str | None:
         Target.objects.filter(pk=target.pk, is_active=True)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
-        .update(lease_until=now + datetime.timedelta(seconds=LEASE_SECONDS), lease_token=token)
+        .update(lease_until=now + datetime.timedelta(seconds=settings.MDM_PUBLISH_LEASE_SECONDS), lease_token=token)
     )
     return token if taken else None
 
 
 def _renew(target: Target, token: str) -> bool:
-    until = timezone.now() + datetime.timedelta(seconds=LEASE_SECONDS)
+    until = timezone.now() + datetime.timedelta(seconds=settings.MDM_PUBLISH_LEASE_SECONDS)
     return bool(Target.objects.filter(pk=target.pk, lease_token=token).update(lease_until=until))
 
 
