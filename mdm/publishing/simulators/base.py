@@ -80,6 +80,9 @@ class SimulatorServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as real clients use it
+            # Headers and body leave in separate writes; with Nagle on, every answer with a body waited ~40 ms
+            # for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
