@@ -21,8 +21,18 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from mdm.history import bulk_create_tracked
 from mdm.ingest import ingest
-from mdm.models import Delivery, FieldMapping, PullWatermark, SourceRecord, Target
+from mdm.models import (
+    CrossReference,
+    Delivery,
+    FieldMapping,
+    GoldenRecord,
+    PullWatermark,
+    SourceRecord,
+    Target,
+    XrefKind,
+)
 from mdm.publishing.connectors import connector_for, target_config
 from mdm.publishing.connectors.base import PulledRecord
 from mdm.publishing.mapping import inbound_fields, inbound_payload
@@ -118,7 +128,7 @@ def target_pull(*, target: Target, entity_type: str) -> PullSummary:
     actor = target.system.service_user
     for chunk in _chunks(connector.pull(entity_type, since), PULL_CHUNK):
         summary.read += len(chunk)
-        payloads = _payloads(target, mapping.inbound, chunk, summary)
+        payloads, born_here = _payloads(target, mapping.inbound, chunk, summary)
         if payloads:
             result = ingest(
                 system=target.system,
@@ -132,6 +142,11 @@ def target_pull(*, target: Target, entity_type: str) -> PullSummary:
                 summary.outcomes[outcome.status] = summary.outcomes.get(outcome.status, 0) + 1
                 if outcome.errors:
                     summary.rejected.append(outcome.as_dict())
+            _remember_target_ids(
+                target,
+                entity_type,
+                [(born_here[o.index], o.golden_id) for o in result.outcomes if born_here[o.index] and o.golden_id],
+            )
         newest = max([newest or EPOCH] + [record.modified_at for record in chunk])
     watermark.watermark = newest
     watermark.last_run_at = timezone.now()
@@ -141,7 +156,37 @@ def target_pull(*, target: Target, entity_type: str) -> PullSummary:
     return summary
 
 
-def _payloads(target: Target, template: dict[str, Any], chunk: list[PulledRecord], summary: PullSummary) -> list[dict]:
+def _remember_target_ids(target: Target, entity_type: str, pairs: list[tuple[str, str]]) -> None:
+    """A record born in the target is that target's record of its golden record: publishing updates it by
+    its ID instead of creating a second one by golden ID."""
+    if not pairs:
+        return
+    goldens = dict(GoldenRecord.objects.filter(golden_id__in=[g for _, g in pairs]).values_list("golden_id", "pk"))
+    known = set(
+        CrossReference.objects.filter(
+            system=target.system, entity_type=entity_type, kind=XrefKind.TARGET, external_id__in=[t for t, _ in pairs]
+        ).values_list("external_id", flat=True)
+    )
+    bulk_create_tracked(
+        [
+            CrossReference(
+                golden_id=goldens[golden_id],
+                system=target.system,
+                entity_type=entity_type,
+                external_id=target_id,
+                kind=XrefKind.TARGET,
+            )
+            for target_id, golden_id in dict(pairs).items()
+            if target_id not in known and golden_id in goldens
+        ],
+        CrossReference,
+    )
+
+
+def _payloads(
+    target: Target, template: dict[str, Any], chunk: list[PulledRecord], summary: PullSummary
+) -> tuple[list[dict], list[str | None]]:
+    """Source-record payloads for what changed, and for each the target's ID when the record was born there."""
     ours = {r.golden_id for r in chunk if r.golden_id}
     delivered = {
         golden_id: fields
@@ -160,6 +205,7 @@ def _payloads(target: Target, template: dict[str, Any], chunk: list[PulledRecord
     }
     readable = inbound_fields(template)
     payloads: list[dict[str, Any]] = []
+    born_here: list[str | None] = []
     for record in chunk:
         sent = delivered.get(record.golden_id or "")
         source = by_target_id.get(record.target_id) or (sources.get(record.golden_id) if record.golden_id else None)
@@ -185,7 +231,8 @@ def _payloads(target: Target, template: dict[str, Any], chunk: list[PulledRecord
         else:
             source_id = record.target_id
         payloads.append({**payload, "source_id": source_id, "updated_at": record.modified_at.isoformat()})
-    return payloads
+        born_here.append(record.target_id if not record.golden_id and source is None else None)
+    return payloads, born_here
 
 
 def pull_all() -> dict[str, dict[str, Any]]:
