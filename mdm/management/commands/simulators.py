@@ -17,6 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("--salesforce-port", type=int, default=SIMULATOR_PORTS["salesforce"])
         parser.add_argument("--netsuite-port", type=int, default=SIMULATOR_PORTS["netsuite"])
         parser.add_argument(
+            "--people-edits",
+            action="store_true",
+            help="Start with a few records people created in Salesforce and NetSuite, for the pulls to bring in.",
+        )
+        parser.add_argument(
             "--tls-dir", default=str(Path(settings.VAR_DIR) / "simulators"), help="Where the local CA is kept."
         )
 
@@ -38,6 +43,15 @@ class Command(BaseCommand):
             raise CommandError(f"cannot listen: {exc} (another `manage.py simulators` running?)") from exc
         salesforce.start()
         netsuite.start()
+        if options["people_edits"]:
+            for name, city in (
+                ("Harbour Lights Coffee", "Bristol"),
+                ("Nordlicht Solar", "Kiel"),
+                ("Atelier Rive", "Lyon"),
+            ):
+                salesforce.user_create("Account", {"Name": name, "BillingCity": city, "Phone": "+44 117 496 0000"})
+            for name in ("Vesta Logistik GmbH", "Corvo Materials S.r.l."):
+                netsuite.user_create("customer", {"companyName": name, "subsidiary": {"id": "1"}, "isPerson": False})
         self.stdout.write(f"Salesforce simulator  {salesforce.url}  (CA: {tls.ca_pem})")
         self.stdout.write(f"NetSuite simulator    {netsuite.url}")
         self.stdout.write(
