@@ -133,7 +133,10 @@ class SimulatorServer:
 
     def start(self) -> "SimulatorServer":
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
+        # A short poll interval: stop() waits for it, and tests start and stop simulators often.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=self.name, daemon=True
+        )
         self._thread.start()
         return self
 
