@@ -17,11 +17,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from governance import services
-from governance.masking import masked_values
 from governance.models import ChangeRequest
 from governance.selectors import candidate_queue
 from matching.models import CandidateStatus, MatchCandidate
 from mdm.golden import golden_values_preview, source_views
+from mdm.masking import masked_values
 from mdm.models import EntityType, GoldenMerge, GoldenRecord
 
 PAGE_SIZE = 50

@@ -8,10 +8,11 @@ from rest_framework.response import Response
 
 from matching.engine import match_on_entry
 from matching.serializers import MatchRequestSerializer, MatchResultSerializer
-from mdm.api.permissions import ReadScope
+from mdm.api.permissions import ReadScope, sees_unmasked
 from mdm.api.views import HubAPIView
 from mdm.canonical import standardise
 from mdm.contracts import FieldError, validate_record
+from mdm.masking import masked_explanation
 from mdm.models import GoldenRecord
 
 
@@ -49,6 +50,7 @@ class MatchView(HubAPIView):
             GoldenRecord.objects.filter(pk__in=[c.target.golden_pk for c in shown]).values_list("pk", "golden_id")
         )
         joined = answer["joined"]
+        masked = not sees_unmasked(request)  # the compared values include the golden records' tax IDs and phones
         return Response(
             {
                 "outcome": answer["outcome"],
@@ -62,7 +64,7 @@ class MatchView(HubAPIView):
                         "match_weight": round(c.weight, 3),
                         "cluster_supported": c.supported,
                         "members_compared": len(c.member_probabilities),
-                        "explanation": c.best.explanation(),
+                        "explanation": masked_explanation(c.best.explanation()) if masked else c.best.explanation(),
                     }
                     for c in shown
                 ],

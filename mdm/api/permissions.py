@@ -5,6 +5,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from mdm.masking import UNMASKED_PERMISSION
 from mdm.models import ApiKey
 
 
@@ -32,3 +33,22 @@ class WriteScope(BasePermission):
 
     def has_permission(self, request: Request, view: Any) -> bool:
         return isinstance(request.auth, ApiKey) and request.auth.write_system_id is not None
+
+
+def sees_unmasked(request: Request) -> bool:
+    """May this caller see tax IDs, national IDs, phones and emails in full?
+
+    A logged-in person needs the unmasked permission (a viewer has not). A system's API key sees them as
+    before, unless it acts for a steward (`ApiKey.steward`): then it sees exactly what that person may.
+    Answered once per request.
+    """
+    cached = getattr(request, "_sees_unmasked", None)
+    if cached is None:
+        if isinstance(request.auth, ApiKey):
+            person = request.auth.steward if request.auth.steward_id else None
+            cached = person is None or person.has_perm(UNMASKED_PERMISSION)
+        else:
+            user = request.user
+            cached = bool(user and user.is_authenticated and user.has_perm(UNMASKED_PERMISSION))
+        request._sees_unmasked = cached
+    return cached

@@ -5,8 +5,16 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from mdm.api.permissions import sees_unmasked
 from mdm.contracts.fields import StrictListField, Text
+from mdm.masking import masked_change, masked_record
 from mdm.models import Customer, EntityType, HierarchyEdge, Product, SourceRecord
+
+
+def masks_for(context: dict[str, Any]) -> bool:
+    """Whether the caller in a serializer's context sees personal and tax data masked (no request: internal use)."""
+    request = context.get("request")
+    return request is not None and not sees_unmasked(request)
 
 
 class SourceRecordSummarySerializer(serializers.ModelSerializer):
@@ -29,8 +37,16 @@ class GoldenIdentityMixin(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-class CustomerSerializer(GoldenIdentityMixin, serializers.ModelSerializer):
-    """A golden customer."""
+class MaskedForViewersMixin(serializers.Serializer):
+    """Tax IDs, national IDs, phones and emails masked for a caller who may not see them in full."""
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)
+        return masked_record(data) if masks_for(self.context) else data
+
+
+class CustomerSerializer(MaskedForViewersMixin, GoldenIdentityMixin, serializers.ModelSerializer):
+    """A golden customer (masked for viewers)."""
 
     class Meta:
         model = Customer
@@ -239,7 +255,12 @@ class HistoryEntrySerializer(serializers.Serializer):
     def get_changes(self, row: Any) -> list[dict[str, Any]]:
         from mdm.selectors import history_diff
 
-        return history_diff(row)
+        changes = history_diff(row)
+        if masks_for(self.context):
+            for change in changes:
+                change["old"] = masked_change(change["field"], change["old"])
+                change["new"] = masked_change(change["field"], change["new"])
+        return changes
 
 
 class HierarchyTypeSerializer(serializers.Serializer):

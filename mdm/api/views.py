@@ -22,11 +22,12 @@ from rest_framework.views import APIView
 from matching.selectors import decisions_of, open_candidates_of
 from matching.serializers import GoldenMatchesSerializer, MatchDecisionSerializer, OpenCandidateSerializer
 from mdm.api import serializers as s
-from mdm.api.permissions import ReadScope, WriteScope
+from mdm.api.permissions import ReadScope, WriteScope, sees_unmasked
 from mdm.filters import CustomerFilterSet, ProductFilterSet
 from mdm.golden_ids import normalise_golden_id, parse_golden_id
 from mdm.hierarchies import ancestors_of, children_of, descendants_of, parent_of
 from mdm.ingest import IngestError, ingest
+from mdm.masking import masked_explanation
 from mdm.models import ApiKey, GoldenRecord, GoldenStatus, HierarchyType, System
 from mdm.selectors import SourceKey, entity_as_of, entity_history, golden_customers, golden_products, resolve_keys
 
@@ -120,9 +121,8 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
         entity = self.get_object()
         limit = 500
         rows = list(entity_history(entity)[: limit + 1])
-        return Response(
-            {"results": s.HistoryEntrySerializer(rows[:limit], many=True).data, "truncated": len(rows) > limit}
-        )
+        entries = s.HistoryEntrySerializer(rows[:limit], many=True, context=self.get_serializer_context())
+        return Response({"results": entries.data, "truncated": len(rows) > limit})
 
     @extend_schema(parameters=[OpenApiParameter("at", OpenApiTypes.DATETIME, required=True)])
     @action(detail=True, methods=["get"], url_path="as-of")
@@ -141,7 +141,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
         row = entity_as_of(entity, moment)
         if row is None:
             raise exceptions.NotFound(f"{golden_id} did not exist at {moment.isoformat()}")
-        data = self.serializer_class(row.instance).data
+        data = self.serializer_class(row.instance, context=self.get_serializer_context()).data
         data["as_of"] = moment.isoformat()
         data["version_at"] = {"history_id": row.history_id, "history_date": row.history_date.isoformat()}
         data["lineage"] = row.lineage
@@ -153,19 +153,18 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
         """How the matcher placed each source record of this golden record, and the open duplicates it may have."""
         golden = self.get_object().golden
         limit = 200
-        return Response(
-            {
-                "golden_id": golden.golden_id,
-                "decisions": MatchDecisionSerializer(decisions_of(golden)[:limit], many=True).data,
-                "open_candidates": OpenCandidateSerializer(open_candidates_of(golden)[:limit], many=True).data,
-            }
-        )
+        decisions = MatchDecisionSerializer(decisions_of(golden)[:limit], many=True).data
+        candidates = OpenCandidateSerializer(open_candidates_of(golden)[:limit], many=True).data
+        if not sees_unmasked(request):  # the compared values include tax IDs, phones and emails
+            for row in [*decisions, *candidates]:
+                row["explanation"] = masked_explanation(row["explanation"])
+        return Response({"golden_id": golden.golden_id, "decisions": decisions, "open_candidates": candidates})
 
     @action(detail=True, methods=["get"])
     def lineage(self, request: Request, golden_id: str) -> Response:
         """For each attribute: its golden value, and the source record (or override) and rule that supplied it."""
         entity = self.get_object()
-        values = self.serializer_class(entity).data
+        values = self.serializer_class(entity, context=self.get_serializer_context()).data
         return Response(
             {
                 "golden_id": entity.golden.golden_id,
