@@ -24,7 +24,7 @@ class ReadOnly(SimpleHistoryAdmin):
 
 @admin.register(ApprovalPolicy)
 class ApprovalPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ["entity_type", "edits", "manual_merges"]
+    list_display = ["entity_type", "edits", "manual_merges", "hierarchy_edits", "ownership_rules"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # one per entity type, made by a migration
@@ -35,10 +35,10 @@ class ApprovalPolicyAdmin(SimpleHistoryAdmin):
 
 @admin.register(ChangeRequest)
 class ChangeRequestAdmin(ReadOnly):
-    list_display = ["pk", "golden", "status", "needs_approval", "requested_by", "requested_at", "decided_by"]
-    list_filter = ["status", "needs_approval"]
-    list_select_related = ["golden", "requested_by", "decided_by"]
-    search_fields = ["golden__golden_id", "reason"]
+    list_display = ["pk", "kind", "entity_type", "golden", "status", "needs_approval", "requested_by", "requested_at"]
+    list_filter = ["kind", "entity_type", "status", "needs_approval"]
+    list_select_related = ["golden", "requested_by"]
+    search_fields = ["golden__golden_id", "attribute", "reason"]
     date_hierarchy = "requested_at"
 
 

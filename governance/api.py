@@ -18,11 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import services
-from governance.models import ChangeRequest, ChangeStatus
-from governance.selectors import candidate_queue
+from governance.models import ChangeKind, ChangeRequest
+from governance.selectors import candidate_queue, change_requests
 from matching.models import MatchCandidate
 from mdm.api.views import HubAPIView
 from mdm.models import ApiKey, EntityType, GoldenMerge
+from mdm.models.rules import Fallback
 
 BULK_LIMIT = 500
 
@@ -322,8 +323,10 @@ class MergeUndoView(StewardView):
 
 
 class ChangeRequestSerializer(serializers.ModelSerializer):
-    golden_id = serializers.CharField(source="golden.golden_id")
+    golden_id = serializers.CharField(source="golden.golden_id", default=None)
     survivor_golden_id = serializers.CharField(source="survivor.golden_id", default=None)
+    hierarchy = serializers.CharField(source="hierarchy.code", default=None)
+    parent_golden_id = serializers.CharField(source="parent.golden_id", default=None)
     requested_by = serializers.CharField(source="requested_by.username")
     decided_by = serializers.CharField(source="decided_by.username", default=None)
 
@@ -332,8 +335,12 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "kind",
+            "entity_type",
             "golden_id",
             "survivor_golden_id",
+            "hierarchy",
+            "parent_golden_id",
+            "attribute",
             "base_version",
             "changes",
             "impact",
@@ -348,10 +355,62 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         ]
 
 
+class EdgeProposalSerializer(serializers.Serializer):
+    operation = serializers.ChoiceField(choices=["add", "end"], help_text="add a parent edge, or end one")
+    hierarchy = serializers.CharField(max_length=40, help_text="hierarchy code, e.g. customer_legal")
+    parent = serializers.CharField(max_length=20, help_text="the parent's golden ID")
+    child = serializers.CharField(max_length=20, help_text="the child's golden ID")
+    valid_from = serializers.DateField(required=False, allow_null=True, help_text="add: first day in force (today)")
+    valid_to = serializers.DateField(
+        required=False, allow_null=True, help_text="first day not in force (add: empty is open-ended; end: required)"
+    )
+
+
+class RuleProposalSerializer(serializers.Serializer):
+    entity_type = serializers.ChoiceField(choices=EntityType.choices)
+    attribute = serializers.CharField(max_length=60)
+    systems = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        max_length=20,
+        help_text="owning system codes, first wins; [] for no owner (the fallback decides)",
+    )
+    fallback = serializers.ChoiceField(choices=Fallback.choices, required=False)
+
+
+# What each kind of proposal needs in the body, besides the reason.
+PROPOSAL_PARTS = {
+    ChangeKind.EDIT: ("golden_id", "attributes"),
+    ChangeKind.HIERARCHY: ("edge",),
+    ChangeKind.OWNERSHIP_RULE: ("rule",),
+}
+
+
 class ProposeSerializer(serializers.Serializer):
-    golden_id = serializers.CharField(max_length=20)
-    attributes = serializers.DictField(help_text="attribute: new value, as a source system would send it")
+    kind = serializers.ChoiceField(
+        choices=ChangeKind.choices,
+        default=ChangeKind.EDIT,
+        help_text="edit (golden attributes), hierarchy (an edge), ownership_rule; merges: POST …/steward/merges/",
+    )
+    golden_id = serializers.CharField(max_length=20, required=False, help_text="edit: the golden record")
+    attributes = serializers.DictField(
+        required=False, help_text="edit: attribute: new value, as a source system would send it"
+    )
+    edge = EdgeProposalSerializer(required=False, help_text="hierarchy: the edge to add or end")
+    rule = RuleProposalSerializer(required=False, help_text="ownership_rule: the rule's new systems and/or fallback")
     reason = serializers.CharField(max_length=255)
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        kind = data["kind"]
+        if kind == ChangeKind.MERGE:
+            raise serializers.ValidationError({"kind": ["merges are proposed with POST /api/v1/steward/merges/"]})
+        errors = {name: [f"required for a {kind} request"] for name in PROPOSAL_PARTS[kind] if name not in data}
+        for other, parts in PROPOSAL_PARTS.items():
+            if other != kind:
+                errors.update({name: [f"only for a {other} request"] for name in parts if name in data})
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
 
 
 class CommentSerializer(serializers.Serializer):
@@ -359,19 +418,16 @@ class CommentSerializer(serializers.Serializer):
 
 
 class ChangeListView(StewardView):
-    """Change requests, newest first (`?status=pending`, `?golden_id=`); POST proposes one."""
+    """Change requests, newest first (`?status=pending`, `?kind=`, `?golden_id=`); POST proposes one: an edit of
+    golden attributes, a hierarchy edge to add or end, or an ownership rule's new systems and fallback."""
 
     @extend_schema(responses=ChangeRequestSerializer(many=True))
     def get(self, request: Request) -> Response:
-        queryset = ChangeRequest.objects.select_related("golden", "survivor", "requested_by", "decided_by").order_by(
-            "-pk"
-        )
-        if state := request.query_params.get("status"):
-            if state not in ChangeStatus.values:
-                raise exceptions.ValidationError({"status": [f"one of {', '.join(ChangeStatus.values)}"]})
-            queryset = queryset.filter(status=state)
-        if golden_id := request.query_params.get("golden_id"):
-            queryset = queryset.filter(golden__golden_id=golden_id)
+        try:
+            queryset = change_requests(request.query_params)
+        except ValueError as exc:
+            field, _, message = str(exc).partition(":")
+            raise exceptions.ValidationError({field: [message.strip()]}) from exc
         paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ChangeRequestSerializer(page, many=True).data)
@@ -380,8 +436,29 @@ class ChangeListView(StewardView):
     def post(self, request: Request) -> Response:
         body = ProposeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        data = body.validated_data
         try:
-            change = services.change_propose(actor=self.actor(), **body.validated_data)
+            if data["kind"] == ChangeKind.HIERARCHY:
+                edge = data["edge"]
+                change = services.hierarchy_change_propose(
+                    operation=edge["operation"],
+                    hierarchy=edge["hierarchy"],
+                    parent_id=edge["parent"],
+                    child_id=edge["child"],
+                    valid_from=edge.get("valid_from"),
+                    valid_to=edge.get("valid_to"),
+                    actor=self.actor(),
+                    reason=data["reason"],
+                )
+            elif data["kind"] == ChangeKind.OWNERSHIP_RULE:
+                change = services.rule_change_propose(actor=self.actor(), reason=data["reason"], **data["rule"])
+            else:
+                change = services.change_propose(
+                    golden_id=data["golden_id"],
+                    attributes=data["attributes"],
+                    actor=self.actor(),
+                    reason=data["reason"],
+                )
         except services.StewardError as exc:
             raise _refusal(exc) from exc
         return Response(ChangeRequestSerializer(change).data, status=status.HTTP_201_CREATED)
@@ -406,8 +483,7 @@ class ChangeActionView(StewardView):
                 services.change_withdraw(request_pk=pk, actor=self.actor())
         except services.StewardError as exc:
             raise _refusal(exc) from exc
-        change = ChangeRequest.objects.select_related("golden", "requested_by", "decided_by").get(pk=pk)
-        return Response(ChangeRequestSerializer(change).data)
+        return Response(ChangeRequestSerializer(change_requests({}).get(pk=pk)).data)
 
 
 class OverrideClearSerializer(serializers.Serializer):

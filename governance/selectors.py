@@ -8,7 +8,7 @@ from django.db.models import Count, F, FloatField, Min, Q, QuerySet, Value
 from django.db.models.functions import Floor, Least, TruncDate
 from django.utils import timezone
 
-from governance.models import ChangeRequest, ChangeStatus
+from governance.models import ChangeKind, ChangeRequest, ChangeStatus
 from matching.models import CandidateStatus, MatchCandidate, MatchDecision
 from mdm.models import EntityType, OutboxEvent, OutboxStatus
 
@@ -58,6 +58,21 @@ def candidate_queue(params: Mapping[str, str], *, steward: AbstractBaseUser) -> 
     return queryset.select_related("golden", "candidate", "decided_by", "assignment__steward").order_by(
         *ORDERINGS[ordering], "pk"
     )
+
+
+def change_requests(params: Mapping[str, str]) -> QuerySet[ChangeRequest]:
+    """Change requests, newest first, by `status`, `kind` and `golden_id`; raises ValueError("field: message")."""
+    queryset = ChangeRequest.objects.select_related(
+        "golden", "survivor", "hierarchy", "parent", "requested_by", "decided_by"
+    ).order_by("-pk")
+    for name, choices in (("status", ChangeStatus.values), ("kind", ChangeKind.values)):
+        if value := params.get(name):
+            if value not in choices:
+                raise ValueError(f"{name}: one of {', '.join(choices)}")
+            queryset = queryset.filter(**{name: value})
+    if golden_id := params.get("golden_id"):
+        queryset = queryset.filter(golden__golden_id=golden_id)
+    return queryset
 
 
 def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]:

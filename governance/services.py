@@ -13,12 +13,21 @@ changed), and leaves a history row with the steward, the reason and the correlat
 - `change_propose` / `change_approve` / `change_reject` / `change_withdraw`: four-eyes edits of golden
   attributes. The approval policy (admin) says which edits need a second person; an approved edit
   becomes a steward override that wins survivorship until `override_clear`.
+- `hierarchy_change_propose`: add a parent→child edge to a hierarchy, or end one, through the store's
+  hierarchy service (no cycles, one parent per hierarchy at a time); `rule_change_propose`: a new order of
+  owning systems or a new fallback for an attribute, through the store's rule service (which recomputes the
+  golden records). Both are change requests like edits: approved by a second person when the policy says
+  so (by default: rule changes always, hierarchy edits never), stale when what they change changed meanwhile.
 """
 
+import copy
+import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance.models import (
@@ -28,26 +37,33 @@ from governance.models import (
     ChangeRequest,
     ChangeStatus,
     EditApproval,
+    HierarchyApproval,
     MergeApproval,
+    RuleApproval,
 )
 from matching.models import CandidateStatus, MatchCandidate
 from mdm.canonical import standardise
 from mdm.context import acting
 from mdm.contracts import validate_record
 from mdm.golden import golden_records_recompute, golden_values_preview
+from mdm.hierarchies import check_edge, hierarchy_edge_save
 from mdm.history import bulk_create_tracked
 from mdm.merges import MergeError, golden_merge_undo, golden_records_merge
 from mdm.models import (
     CrossReference,
+    EntityType,
     GoldenMerge,
     GoldenOverride,
     GoldenRecord,
     GoldenStatus,
+    HierarchyEdge,
+    HierarchyType,
     OwnershipRule,
     SourceRecord,
     System,
     SystemKind,
 )
+from mdm.services import ownership_rule_save
 
 
 class StewardError(Exception):
@@ -268,9 +284,13 @@ def _standardised_edit(entity_type: str, attributes: dict[str, Any]) -> dict[str
     return {name: result.values.get(name) for name in attributes}
 
 
+def _policy(entity_type: str) -> ApprovalPolicy:
+    """The approval policy of an entity type (its defaults, should the row be missing)."""
+    return ApprovalPolicy.objects.filter(entity_type=entity_type).first() or ApprovalPolicy(entity_type=entity_type)
+
+
 def _needs_approval(golden: GoldenRecord, attributes: list[str]) -> bool:
-    policy = ApprovalPolicy.objects.filter(entity_type=golden.entity_type).first()
-    mode = policy.edits if policy else EditApproval.ERP_OWNED
+    mode = _policy(golden.entity_type).edits
     if mode != EditApproval.ERP_OWNED:
         return mode == EditApproval.ALWAYS
     erp = set(System.objects.filter(kind=SystemKind.ERP).values_list("code", flat=True))
@@ -307,6 +327,7 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
     needs_approval = _needs_approval(golden, sorted(changes))
     with acting(actor, reason), transaction.atomic():
         request = ChangeRequest.objects.create(
+            entity_type=golden.entity_type,
             golden=golden,
             base_version=golden.version,
             changes=changes,
@@ -323,8 +344,7 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
 def _merge_needs_approval(survivor: GoldenRecord, merged: GoldenRecord) -> bool:
     """The approval policy for steward merges: never, always, or when both records have ERP sources."""
 
-    policy = ApprovalPolicy.objects.filter(entity_type=survivor.entity_type).first()
-    mode = policy.manual_merges if policy else MergeApproval.BOTH_ERP
+    mode = _policy(survivor.entity_type).manual_merges
     if mode != MergeApproval.BOTH_ERP:
         return mode == MergeApproval.ALWAYS
     with_erp = SourceRecord.objects.filter(golden_id__in=[survivor.pk, merged.pk], system__kind=SystemKind.ERP)
@@ -340,6 +360,7 @@ def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: Abstract
     with acting(actor, reason):
         return ChangeRequest.objects.create(
             kind=ChangeKind.MERGE,
+            entity_type=merged.entity_type,
             golden=merged,
             survivor=survivor,
             base_version=merged.version,
@@ -352,9 +373,14 @@ def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: Abstract
 
 
 def _apply_change(request: ChangeRequest, approver: AbstractBaseUser, comment: str) -> None:
-    """An approved request takes effect: a merge is made, or the edit becomes steward overrides."""
+    """An approved request takes effect: a merge is made, an edit becomes steward overrides, a hierarchy edge is
+    added or ended, an ownership rule changes (and the golden records it governs are recomputed)."""
     if request.kind == ChangeKind.MERGE:
         _merge(request.survivor, request.golden, request.requested_by, f"change request {request.pk}: {request.reason}")
+    elif request.kind == ChangeKind.HIERARCHY:
+        _apply_hierarchy_change(request, approver)
+    elif request.kind == ChangeKind.OWNERSHIP_RULE:
+        _apply_rule_change(request, approver)
     else:
         now = timezone.now()
         live = GoldenOverride.objects.filter(
@@ -385,7 +411,7 @@ def _close_change(request: ChangeRequest, status: str, actor: AbstractBaseUser, 
 def _pending_change(request_pk: int) -> ChangeRequest:
     request = (
         ChangeRequest.objects.select_for_update(of=("self",))
-        .select_related("golden", "requested_by", "decided_by")
+        .select_related("golden", "survivor", "hierarchy", "parent", "requested_by", "decided_by")
         .filter(pk=request_pk)
         .first()
     )
@@ -398,7 +424,8 @@ def _pending_change(request_pk: int) -> ChangeRequest:
 
 
 def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> ChangeRequest:
-    """A second person approves: an edit becomes steward overrides (a new golden version), a merge is made."""
+    """A second person approves: an edit becomes steward overrides (a new golden version), a merge is made, a
+    hierarchy edge is added or ended, an ownership rule changes."""
 
     with acting(actor, comment or "change request approved"), transaction.atomic():
         request = _pending_change(request_pk)
@@ -406,26 +433,35 @@ def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "
             raise StewardError("you cannot approve your own change request: another approver must", "forbidden")
         if not actor.has_perm("governance.approve_changes"):
             raise StewardError("approving change requests needs the approver role", "forbidden")
-        _require_domain(actor, request.golden.entity_type)
-        expected = {request.golden_id: request.base_version}
-        if request.survivor_id:
-            expected[request.survivor_id] = request.survivor_version or 0
-        locked = GoldenRecord.objects.select_for_update().filter(pk__in=list(expected)).order_by("pk")
-        changed = [
-            golden for golden in locked if golden.version != expected[golden.pk] or golden.status != GoldenStatus.ACTIVE
-        ]
-        if not changed:
+        _require_domain(actor, request.entity_type)
+        why = _stale_because(request)
+        if not why:
             _apply_change(request, actor, comment)
             return request
-        why = "; ".join(
-            f"{golden.golden_id} changed since the request (version {expected[golden.pk]}, now {golden.version}"
-            f"{', retired' if golden.status != GoldenStatus.ACTIVE else ''})"
-            for golden in changed
-        )
-    # The record changed underneath the request: it is marked stale (that is kept), and the approver told why.
+    # What the request changes changed underneath it: it is marked stale (that is kept), and the approver told why.
     with acting(actor, "change request is stale"), transaction.atomic():
         _close_change(_pending_change(request_pk), ChangeStatus.STALE, actor, why)
     raise StewardError(f"{why}: the request is stale; propose it again against the current values", "conflict")
+
+
+def _stale_because(request: ChangeRequest) -> str:
+    """Why a pending request no longer fits what it was made against ('' when it still does); locks what it checks."""
+    if request.kind == ChangeKind.HIERARCHY:
+        return _hierarchy_stale_because(request)
+    if request.kind == ChangeKind.OWNERSHIP_RULE:
+        return _rule_stale_because(request)
+    expected = {request.golden_id: request.base_version}
+    if request.survivor_id:
+        expected[request.survivor_id] = request.survivor_version or 0
+    locked = GoldenRecord.objects.select_for_update().filter(pk__in=list(expected)).order_by("pk")
+    changed = [
+        golden for golden in locked if golden.version != expected[golden.pk] or golden.status != GoldenStatus.ACTIVE
+    ]
+    return "; ".join(
+        f"{golden.golden_id} changed since the request (version {expected[golden.pk]}, now {golden.version}"
+        f"{', retired' if golden.status != GoldenStatus.ACTIVE else ''})"
+        for golden in changed
+    )
 
 
 def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> Any:
@@ -440,6 +476,7 @@ def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> 
             raise StewardError("withdraw your own request instead of rejecting it", "forbidden")
         if not actor.has_perm("governance.approve_changes"):
             raise StewardError("rejecting change requests needs the approver role", "forbidden")
+        _require_domain(actor, request.entity_type)
         _close_change(request, ChangeStatus.REJECTED, actor, comment)
         return request
 
@@ -476,3 +513,256 @@ def override_clear(*, golden_id: str, attribute: str, actor: AbstractBaseUser, r
         golden_records_recompute(entity_type=golden.entity_type, golden_pks=[golden.pk])
     golden.refresh_from_db()
     return golden
+
+
+# --- Hierarchy edges and ownership rules -------------------------------------------------------------------
+
+EDGE_OPERATIONS = ("add", "end")
+
+
+def _refused(message: str, errors: dict[str, str], prefix: str) -> StewardError:
+    """A refusal whose errors are named by their path in the proposal ('edge.parent', 'rule.systems')."""
+    return StewardError(message, fields={f"{prefix}.{name}": text for name, text in errors.items()})
+
+
+def _golden_named(golden_id: str, path: str) -> GoldenRecord:
+    golden = GoldenRecord.objects.filter(golden_id=(golden_id or "").strip().upper()).first()
+    if golden is None:
+        raise StewardError(f"no golden record {golden_id}", fields={path: f"no golden record {golden_id}"})
+    return golden
+
+
+def _edge_state(edge: HierarchyEdge) -> dict[str, Any]:
+    """An edge as a change request shows it and compares it: hierarchy, both ends by golden ID, validity."""
+    return {
+        "hierarchy": edge.hierarchy.code,
+        "parent": edge.parent.golden_id,
+        "child": edge.child.golden_id,
+        "valid_from": edge.valid_from.isoformat(),
+        "valid_to": edge.valid_to.isoformat() if edge.valid_to else None,
+    }
+
+
+def _pending_conflict(**where: Any) -> None:
+    """One pending request per hierarchy position or rule: a second would be decided against a moving target."""
+    pending = ChangeRequest.objects.filter(status=ChangeStatus.PENDING, **where).values_list("pk", flat=True).first()
+    if pending is not None:
+        raise StewardError(f"a change of this already waits for approval (change request {pending})", "conflict")
+
+
+def hierarchy_change_propose(
+    *,
+    operation: str,
+    hierarchy: str,
+    parent_id: str,
+    child_id: str,
+    actor: AbstractBaseUser,
+    reason: str,
+    valid_from: datetime.date | None = None,
+    valid_to: datetime.date | None = None,
+) -> ChangeRequest:
+    """Propose adding a parent→child edge (from `valid_from`, today by default, until `valid_to` or open-ended), or
+    ending the child's edge to that parent on `valid_to`; applied at once when the policy needs no second person.
+
+    The edge is checked now (types, one parent at a time, no cycle) and again when it is applied.
+    """
+    reason = _require_reason(reason)
+    if operation not in EDGE_OPERATIONS:
+        raise StewardError("unknown operation", fields={"edge.operation": f"one of {', '.join(EDGE_OPERATIONS)}"})
+    hierarchy_type = HierarchyType.objects.filter(code=hierarchy).first()
+    if hierarchy_type is None:
+        codes = ", ".join(HierarchyType.objects.order_by("code").values_list("code", flat=True))
+        raise StewardError(f"no hierarchy {hierarchy}", fields={"edge.hierarchy": f"one of {codes}"})
+    _require_domain(actor, hierarchy_type.entity_type)
+    parent = _golden_named(parent_id, "edge.parent")
+    child = _golden_named(child_id, "edge.child")
+    if operation == "add":
+        edge = HierarchyEdge(
+            hierarchy=hierarchy_type,
+            parent=parent,
+            child=child,
+            valid_from=valid_from or timezone.localdate(),
+            valid_to=valid_to,
+        )
+        errors = check_edge(edge)
+        if errors:
+            raise _refused("the edge would break a rule of the hierarchy", errors, "edge")
+        changes = {"edge": {"before": None, "after": _edge_state(edge)}}
+        ending = None
+    else:
+        if valid_to is None:
+            message = "the first day the edge no longer holds"
+            raise StewardError("say when the edge ends", fields={"edge.valid_to": message})
+        ending = (
+            HierarchyEdge.objects.filter(hierarchy=hierarchy_type, parent=parent, child=child, valid_from__lt=valid_to)
+            .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=valid_to))
+            .select_related("hierarchy", "parent", "child")
+            .first()
+        )
+        if ending is None:
+            message = (
+                f"{child.golden_id} has no edge to {parent.golden_id} in {hierarchy_type.name} that starts before "
+                f"and runs past {valid_to.isoformat()}"
+            )
+            raise StewardError(message, fields={"edge.valid_to": message})
+        before = _edge_state(ending)
+        changes = {"edge": {"before": before, "after": {**before, "valid_to": valid_to.isoformat()}}}
+    _pending_conflict(kind=ChangeKind.HIERARCHY, hierarchy=hierarchy_type, golden=child)
+    needs_approval = _policy(hierarchy_type.entity_type).hierarchy_edits == HierarchyApproval.ALWAYS
+    with acting(actor, reason), transaction.atomic():
+        request = ChangeRequest.objects.create(
+            kind=ChangeKind.HIERARCHY,
+            entity_type=hierarchy_type.entity_type,
+            golden=child,
+            parent=parent,
+            hierarchy=hierarchy_type,
+            edge=ending,
+            changes=changes,
+            impact=_impact(child, [f"parent:{hierarchy_type.code}"]),
+            reason=reason[:255],
+            needs_approval=needs_approval,
+            requested_by=actor,
+        )
+        if not needs_approval:
+            why = _hierarchy_stale_because(request)  # under the child's lock: what was checked above still holds
+            if why:
+                raise StewardError(f"{why}; try again", "conflict")
+            _apply_change(request, actor, "applied directly: the approval policy needs no second person")
+    return request
+
+
+def _proposed_edge(request: ChangeRequest) -> HierarchyEdge:
+    """The edge a hierarchy request adds, or the edge it ends with its new end date (not saved)."""
+    after = request.changes["edge"]["after"]
+    if request.changes["edge"]["before"] is None:
+        return HierarchyEdge(
+            hierarchy=request.hierarchy,
+            parent=request.parent,
+            child=request.golden,
+            valid_from=datetime.date.fromisoformat(after["valid_from"]),
+            valid_to=datetime.date.fromisoformat(after["valid_to"]) if after["valid_to"] else None,
+            origin=f"steward:{request.requested_by.get_username()}"[:60],
+        )
+    edge = HierarchyEdge.objects.select_related("hierarchy", "parent", "child").get(pk=request.edge_id)
+    edge.valid_to = datetime.date.fromisoformat(after["valid_to"])
+    return edge
+
+
+def _hierarchy_stale_because(request: ChangeRequest) -> str:
+    """An added edge must still fit the hierarchy; an edge to end must still be as it was proposed."""
+    GoldenRecord.objects.select_for_update().filter(pk=request.golden_id).first()  # as every hierarchy write does
+    before = request.changes["edge"]["before"]
+    if before is not None:
+        edges = HierarchyEdge.objects.select_related("hierarchy", "parent", "child")
+        current = edges.filter(pk=request.edge_id).first()
+        if current is None:
+            return "the edge was removed since the request"
+        if _edge_state(current) != before:
+            now = _edge_state(current)
+            return (
+                f"the edge changed since the request (now {now['parent']} → {now['child']} from {now['valid_from']}"
+                f" until {now['valid_to'] or 'open-ended'})"
+            )
+        return ""
+    errors = check_edge(_proposed_edge(request))
+    return "; ".join(f"{name}: {message}" for name, message in errors.items())
+
+
+def _apply_hierarchy_change(request: ChangeRequest, actor: AbstractBaseUser) -> None:
+    """Add or end the edge through the store's hierarchy service (it checks again under the child's lock)."""
+    edge = _proposed_edge(request)
+    try:
+        hierarchy_edge_save(edge=edge, actor=actor, reason=f"change request {request.pk}: {request.reason}")
+    except ValidationError as exc:
+        raise StewardError(f"the hierarchy changed meanwhile: {'; '.join(exc.messages)}", "conflict") from exc
+    if request.edge_id != edge.pk:
+        request.edge = edge
+        request.save(update_fields=["edge"])
+
+
+def _rule_state(rule: OwnershipRule | None) -> dict[str, Any]:
+    """What an ownership rule says (None, None when the attribute has no rule: the default applies)."""
+    return {"systems": list(rule.systems), "fallback": rule.fallback} if rule else {"systems": None, "fallback": None}
+
+
+def rule_change_propose(
+    *,
+    entity_type: str,
+    attribute: str,
+    actor: AbstractBaseUser,
+    reason: str,
+    systems: list[str] | None = None,
+    fallback: str | None = None,
+) -> ChangeRequest:
+    """Propose a new order of owning systems and/or fallback for an attribute's ownership rule; applied at once
+    (every golden record of the type recomputed) when the policy needs no second person."""
+    reason = _require_reason(reason)
+    if entity_type not in EntityType.values:
+        raise StewardError("unknown entity type", fields={"rule.entity_type": f"one of {', '.join(EntityType.values)}"})
+    _require_domain(actor, entity_type)
+    if systems is None and fallback is None:
+        message = "give the owning systems in order, a fallback, or both"
+        raise StewardError(message, fields={"rule": message})
+    current = OwnershipRule.objects.filter(entity_type=entity_type, attribute=attribute).first()
+    proposed = copy.copy(current) if current else OwnershipRule(entity_type=entity_type, attribute=attribute)
+    if systems is not None:
+        proposed.systems = systems
+    proposed.fallback = fallback or proposed.fallback
+    try:
+        proposed.full_clean()
+    except ValidationError as exc:
+        raise _refused(
+            "the proposed rule is invalid", {name: " ".join(texts) for name, texts in exc.message_dict.items()}, "rule"
+        ) from exc
+    before, after = _rule_state(current), _rule_state(proposed)
+    if before == after:
+        raise StewardError("nothing would change: the rule already says this")
+    _pending_conflict(kind=ChangeKind.OWNERSHIP_RULE, entity_type=entity_type, attribute=attribute)
+    governed = GoldenRecord.objects.filter(entity_type=entity_type, status=GoldenStatus.ACTIVE).count()
+    needs_approval = _policy(entity_type).ownership_rules == RuleApproval.ALWAYS
+    with acting(actor, reason), transaction.atomic():
+        request = ChangeRequest.objects.create(
+            kind=ChangeKind.OWNERSHIP_RULE,
+            entity_type=entity_type,
+            attribute=attribute,
+            changes={name: {"before": before[name], "after": after[name]} for name in ("systems", "fallback")},
+            impact={"fields": [attribute], "records": governed},
+            reason=reason[:255],
+            needs_approval=needs_approval,
+            requested_by=actor,
+        )
+        if not needs_approval:
+            why = _rule_stale_because(request)  # under the rule's lock: what was read above still holds
+            if why:
+                raise StewardError(f"{why}; try again", "conflict")
+            _apply_change(request, actor, "applied directly: the approval policy needs no second person")
+    return request
+
+
+def _rule_stale_because(request: ChangeRequest) -> str:
+    """The rule must still say what it said when the change was proposed."""
+    rule = (
+        OwnershipRule.objects.select_for_update()
+        .filter(entity_type=request.entity_type, attribute=request.attribute)
+        .first()
+    )
+    now = _rule_state(rule)
+    if now == {name: change["before"] for name, change in request.changes.items()}:
+        return ""
+    owners = " > ".join(now["systems"] or []) or "no owner"
+    said = f"{owners}, then {now['fallback']}" if rule else "no rule"
+    return f"the ownership rule of {request.entity_type}.{request.attribute} changed since the request (now {said})"
+
+
+def _apply_rule_change(request: ChangeRequest, actor: AbstractBaseUser) -> None:
+    """Save the rule through the store's rule service, which recomputes the golden records it governs."""
+    rule = OwnershipRule.objects.filter(entity_type=request.entity_type, attribute=request.attribute).first()
+    rule = rule or OwnershipRule(entity_type=request.entity_type, attribute=request.attribute)
+    rule.systems = request.changes["systems"]["after"]
+    rule.fallback = request.changes["fallback"]["after"]
+    try:
+        plan = ownership_rule_save(rule=rule, actor=actor, reason=f"change request {request.pk}: {request.reason}")
+    except ValidationError as exc:
+        raise StewardError(f"the rule can no longer be saved: {'; '.join(exc.messages)}", "conflict") from exc
+    request.impact = {**request.impact, "recomputed": plan.changed if plan.inline else None, "records": plan.affected}
+    request.save(update_fields=["impact"])
