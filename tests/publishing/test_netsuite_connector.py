@@ -133,6 +133,22 @@ def test_delivering_again_updates_the_same_records(sim: NetSuiteSimulator, tls: 
     assert {record["email"] for record in sim.records("customer")} == {"ap@example.com"}
 
 
+def test_a_record_known_by_its_internal_id_is_updated_in_place_not_duplicated(
+    sim: NetSuiteSimulator, tls: LocalTLS
+) -> None:
+    typed_in = sim.user_create("customer", {"companyName": "Typed in by hand"})  # no external ID
+    known = OutboundRecord("CUST-9", "customer", 1, {"companyName": "Northwind"}, target_id=typed_in["id"])
+    gone = OutboundRecord("CUST-10", "customer", 1, {"companyName": "Gone"}, target_id="99999")
+    results = tba(sim, tls).deliver("customer", [known, gone])
+
+    assert all(r.ok for r in results)
+    assert results[0].target_id == typed_in["id"]
+    assert sim.by_external_id("customer", "CUST-9")["id"] == typed_in["id"]
+    assert sim.by_external_id("customer", "CUST-9")["companyName"] == "Northwind"
+    assert sim.by_external_id("customer", "CUST-10") is not None  # its id was stale: upserted by external ID
+    assert len(sim.records("customer")) == 2
+
+
 def test_products_go_to_inventory_items_with_a_subsidiary_collection(sim: NetSuiteSimulator, tls: LocalTLS) -> None:
     product = OutboundRecord("PROD-1", "product", 1, {"itemId": "WIDGET-1", "displayName": "Widget"})
     [result] = tba(sim, tls).deliver("product", [product])

@@ -1,10 +1,12 @@
 """NetSuite: upsert golden records through the REST record API by external ID; pull changes back with SuiteQL.
 
 Each record is one `PUT /services/rest/record/v1/{type}/eid:{golden_id}` (the record API upserts one record per
-call), answered 204 with the internal id in `Location`. Calls run in parallel up to `max_concurrency`, because the
-account's concurrency pool is shared by every integration and going over it gives 429; a parent is delivered
-before its children, so their `parent: {"id": ...}` can name its internal id. Authentication is token-based
-(OAuth 1.0a TBA, HMAC-SHA256) or OAuth 2.0 machine-to-machine (a JWT client assertion for a bearer token).
+call), answered 204 with the internal id in `Location`; a record whose internal id is already known (target_id)
+is updated with `PATCH .../{id}` instead, so one created by hand in NetSuite gets our external ID, not a twin.
+Calls run in parallel up to `max_concurrency`, because the account's concurrency pool is shared by every
+integration and going over it gives 429; a parent is delivered before its children, so their
+`parent: {"id": ...}` can name its internal id. Authentication is token-based (OAuth 1.0a TBA, HMAC-SHA256) or
+OAuth 2.0 machine-to-machine (a JWT client assertion for a bearer token).
 
 Options (TargetConfig.options), all optional:
 - record_types: entity type -> record type, default {"customer": "customer", "product": "inventoryItem"}
@@ -381,18 +383,22 @@ class NetSuiteConnector:
         try:
             body = dict(record.fields)
             body["externalId"] = record.golden_id
-            if "subsidiary" not in body and record_type in SUITEQL_TABLES:
-                # An item's subsidiary is a multi-select (a collection); a customer's is a single reference.
-                single = {"id": self.subsidiary_id}
-                body["subsidiary"] = {"items": [single]} if record_type == "inventoryItem" else single
             if record.parent_golden_id or record.parent_target_id:
                 parent_id = record.parent_target_id or self._parent_target_id(record_type, record.parent_golden_id, run)
                 if parent_id is None:
                     message = f"The parent {record.parent_golden_id} is not in NetSuite yet."
                     return _failed(record, Failure(FailureKind.TECHNICAL, "PARENT_NOT_DELIVERED", message, ("parent",)))
                 body["parent"] = {"id": parent_id}
-            url = f"{self.base_url}{REST}/record/v1/{record_type}/eid:{quote(record.golden_id, safe='')}"
-            response = self._send("PUT", url, json=body)
+            records_url = f"{self.base_url}{REST}/record/v1/{record_type}"
+            response = None
+            if record.target_id:
+                # NetSuite holds the record, perhaps without our external ID (a person created it there):
+                # update it by internal id, which also sets externalId, rather than upsert a second one.
+                # No default subsidiary here: it is needed to create, and would move an existing customer.
+                response = self._send("PATCH", f"{records_url}/{quote(record.target_id, safe='')}", json=body)
+            if response is None or response.status_code == 404:  # not known, or deleted in NetSuite since
+                body = self._with_subsidiary(record_type, body)
+                response = self._send("PUT", f"{records_url}/eid:{quote(record.golden_id, safe='')}", json=body)
         except TargetUnavailable as exc:
             run.fail_all(exc)
             return _failed(record, Failure(FailureKind.OUTAGE, exc.code, exc.message))
@@ -415,13 +421,22 @@ class NetSuiteConnector:
             return _failed(record, failure)
         run.answer()
         if response.status_code in (200, 201, 204):
-            target_id = urlsplit(response.headers.get("Location", "")).path.rstrip("/").rsplit("/", 1)[-1] or None
+            location = urlsplit(response.headers.get("Location", "")).path.rstrip("/").rsplit("/", 1)[-1]
+            target_id = location or (record.target_id if response.request.method == "PATCH" else None)
             if target_id is not None:
                 with self._state_lock:
                     self._parent_ids[record.golden_id] = target_id
             # The upsert's 204 does not say whether it created the record, so `created` stays False.
             return DeliveryResult(golden_id=record.golden_id, ok=True, target_id=target_id)
         return _failed(record, _failure(response))
+
+    def _with_subsidiary(self, record_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The body with the default subsidiary when it names none (OneWorld needs one to create a record)."""
+        if "subsidiary" in body or record_type not in SUITEQL_TABLES:
+            return body
+        # An item's subsidiary is a multi-select (a collection); a customer's is a single reference.
+        single = {"id": self.subsidiary_id}
+        return {**body, "subsidiary": {"items": [single]} if record_type == "inventoryItem" else single}
 
     def _parent_target_id(self, record_type: str, parent_golden_id: str | None, run: "_Run") -> str | None:
         """The parent's internal id: delivered in this run, or looked up once by its external ID."""
