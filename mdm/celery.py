@@ -11,6 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
 app = Celery("mdm")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Autodiscovery looks only at each app's top-level tasks module; the publisher's tasks live one package down.
+app.autodiscover_tasks(["mdm.publishing"])
 
 HEADER = "mdm_correlation_id"
 _tokens: dict[str, Any] = {}

@@ -18,8 +18,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
-from matching.engine import blocking_keys_replace, deferred_decisions, match_new_records, match_profiles_replace
+from matching.engine import (
+    LinkDecision,
+    blocking_keys_replace,
+    deferred_decisions,
+    match_new_records,
+    match_profiles_replace,
+)
 from matching.features import blocking_keys, features
+from matching.models import MatchOutcome
 from matching.recording import record_decisions
 from mdm.canonical import payload_hash, standardise
 from mdm.context import acting
@@ -28,7 +35,7 @@ from mdm.golden import golden_records_recompute, load_rules
 from mdm.golden_ids import new_golden_id
 from mdm.hierarchies import hierarchy_links_from_sources
 from mdm.history import bulk_create_tracked, bulk_update_tracked
-from mdm.models import CrossReference, EntityType, GoldenRecord, SourceRecord, System, XrefKind
+from mdm.models import CrossReference, EntityType, GoldenRecord, GoldenStatus, SourceRecord, System, XrefKind
 from mdm.survivorship import SourceView
 
 logger = logging.getLogger(__name__)
@@ -155,6 +162,28 @@ def _lock_keys(names: list[str]) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(k) FROM unnest(%s::bigint[]) AS k ORDER BY k", [ids])
 
 
+def _link_known_target_records(
+    system: System, entity_type: str, fresh: list[_Prepared], decisions: list[LinkDecision]
+) -> None:
+    """A new source record the system already holds for us (we published it there and it told us its ID, or a
+    pull found it there with our golden ID) belongs to that golden record: no matching, no duplicate."""
+    known = dict(
+        CrossReference.objects.filter(
+            system=system,
+            entity_type=entity_type,
+            kind=XrefKind.TARGET,
+            external_id__in=[item.source_id for item in fresh],
+            golden__status=GoldenStatus.ACTIVE,
+        ).values_list("external_id", "golden_id")
+    )
+    for item, decision in zip(fresh, decisions, strict=True):
+        golden_pk = known.get(item.source_id)
+        if golden_pk is not None:
+            decision.golden_pk, decision.outcome, decision.probability = golden_pk, MatchOutcome.AUTO_LINKED, 1.0
+            decision.reason = f"{system.code} holds this record as the golden record's own (its published copy)"
+            decision.review = []
+
+
 def _apply_wave(
     system: System, entity_type: str, wave: list[_Prepared], rules: dict[str, Any], *, defer_matching: bool = False
 ) -> list[RecordOutcome]:
@@ -209,6 +238,7 @@ def _apply_wave(
     values = [item.standardised for item in fresh]
     matched = deferred_decisions if defer_matching else match_new_records
     context, decisions = matched(entity_type, values)
+    _link_known_target_records(system, entity_type, fresh, decisions)
     new_goldens: dict[int, GoldenRecord] = {}
     for decision in decisions:
         if decision.golden_pk is None and decision.group not in new_goldens:

@@ -182,6 +182,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "CustomerStatusEnum": "mdm.models.golden.CustomerStatus",
+        "DeliveryStateEnum": "mdm.models.publishing.DeliveryState",
         "ProductStatusEnum": "mdm.models.golden.ProductStatus",
         "ResolutionStatusEnum": ["active", "merged", "not_found"],
         "OutcomeStatusEnum": ["created", "updated", "unchanged", "rejected"],

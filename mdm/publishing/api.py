@@ -125,11 +125,18 @@ class DeliveryListView(HubAPIView):
         return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
 
 
+class PublishStatusSerializer(serializers.Serializer):
+    golden_id = serializers.CharField()
+    version = serializers.IntegerField()
+    targets = serializers.ListField(child=serializers.DictField())
+
+
 class PublishStatusView(HubAPIView):
     """A golden record at every target: last delivered version, when, the target's ID, the last error."""
 
     permission_classes = [ReadScope]
 
+    @extend_schema(responses=PublishStatusSerializer)
     def get(self, request: Request, golden_id: str) -> Response:
         golden = get_object_or_404(GoldenRecord, golden_id=golden_id)
         return Response({"golden_id": golden.golden_id, "version": golden.version, "targets": publish_status(golden)})

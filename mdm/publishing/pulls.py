@@ -220,7 +220,11 @@ def _payloads(
             if not changed:
                 summary.echoes += 1
                 continue
+            # Over a source record the target sent us before, only what a person changed; a first source
+            # record from this target needs all it says (a contract needs a name, at least).
             fields_to_take = changed | {name for name in readable if name.lower() not in sent_by_name}
+            if source is None:
+                fields_to_take = None
         else:
             fields_to_take = None
         payload = inbound_payload(template, record.fields, fields_to_take)

@@ -362,7 +362,8 @@ def _deliver_batch(
             fields=fields,
             parent_golden_id=parent_golden_id,
             parent_target_id=parent_target_ids.get(parent_pk) if parent_pk else None,
-            target_id=delivery.target_record_id or target_ids.get(golden.pk),
+            # Only a record never delivered needs addressing by the target's ID; once delivered it carries ours.
+            target_id=target_ids.get(golden.pk) if delivery.delivered_version is None else None,
             related=related,
         )
         outbound.setdefault(golden.entity_type, []).append(record)
@@ -408,7 +409,9 @@ def _deliver_batch(
             if first_time:
                 newly_delivered.append(delivery.golden_id)
         elif result.failure is not None and result.failure.kind == FailureKind.OUTAGE:
-            outage = outage or TargetUnavailable(result.failure.message, code=result.failure.code)
+            outage = outage or TargetUnavailable(
+                result.failure.message, code=result.failure.code, resume_after=result.failure.resume_after or 300.0
+            )
             continue
         elif result.failure is not None and result.failure.kind == FailureKind.BUSINESS:
             delivery.attempted_hash = digest

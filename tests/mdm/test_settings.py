@@ -53,6 +53,7 @@ PRODUCTION = {
     "DJANGO_ALLOWED_HOSTS": "hub.example.com",
     "DATABASE_URL": "postgres://mdm@db.example.com:5432/mdm",
     "CELERY_BROKER_URL": "redis://redis.example.com:6379/0",
+    "MDM_CREDENTIALS_KEYS": "p0oqV3vE3Qd1yq3c9nq2bH8L4sR0ZtQ6k5n7mW1xYzA=",
 }
 
 
@@ -61,7 +62,9 @@ def test_production_settings_pass_check_deploy() -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "MDM_CREDENTIALS_KEYS"]
+)
 def test_production_refuses_to_start_without_its_secrets_and_services(missing: str) -> None:
     env = {key: value for key, value in PRODUCTION.items() if key != missing}
     result = _manage("check", **env)

@@ -49,7 +49,9 @@ class OutboundRecord:
     fields: Mapping[str, Any]
     parent_golden_id: str | None = None  # hierarchy parent (delivered before its children)
     parent_target_id: str | None = None  # the parent's ID in this target, when known (NetSuite needs it)
-    target_id: str | None = None  # this record's ID in the target, when known
+    # Set when the target holds this record but may not know it by our golden ID yet (a person created it
+    # there and the pull brought it in): the connector addresses it by this ID, never creating a second one.
+    target_id: str | None = None
     # Values that belong to companion records rather than the main object, e.g. {"list_price": "12.50",
     # "currency": "EUR"} for a product's entry in Salesforce's standard price book.
     related: Mapping[str, Any] = field(default_factory=dict)
@@ -63,6 +65,7 @@ class Failure:
     code: str  # the target's error code, e.g. REQUIRED_FIELD_MISSING, USER_ERROR, HTTP_503
     message: str
     fields: tuple[str, ...] = ()  # the offending fields, in the target's names
+    resume_after: float | None = None  # for OUTAGE: when the target may be called again, in seconds
 
 
 @dataclass(frozen=True)

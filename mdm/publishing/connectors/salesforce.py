@@ -162,10 +162,15 @@ class SalesforceConnector:
             message = f"No Salesforce object is configured for entity type {entity_type!r} (options sobjects)"
             return failed(records, Failure(FailureKind.BUSINESS, "NO_SOBJECT", message))
         outcome: list[DeliveryResult | None] = [None] * len(records)
-        for use_bulk, indices in self._plan(records):
+        for mode, indices in self._plan(records):
             chunk = [records[i] for i in indices]
             try:
-                results = self._upsert_bulk(sobject, chunk) if use_bulk else self._upsert_collection(sobject, chunk)
+                if mode == "bulk":
+                    results = self._upsert_bulk(sobject, chunk)
+                elif mode == "by_id":
+                    results = self._update_by_id(sobject, chunk)
+                else:
+                    results = self._upsert_collection(sobject, chunk)
             except _Rejected as exc:
                 results = failed(chunk, exc.failure)
             except (TargetUnavailable, TransientError) as exc:
@@ -397,14 +402,24 @@ class SalesforceConnector:
 
     # --- upserts ----------------------------------------------------------------------------------------------
 
-    def _plan(self, records: list[OutboundRecord]) -> list[tuple[bool, list[int]]]:
-        """The calls to make, in order: (through Bulk API?, indices of the records)."""
-        steps: list[tuple[bool, list[int]]] = []
+    def _plan(self, records: list[OutboundRecord]) -> list[tuple[str, list[int]]]:
+        """The calls to make, in order: (bulk | collection | by_id, indices of the records).
+
+        Records with a target_id live in Salesforce already without our golden ID (a person created them
+        there): they are updated by their Id, which stamps the golden ID on them, instead of being upserted
+        by golden ID, which would create a second account.
+        """
+        steps: list[tuple[str, list[int]]] = []
         for level in _levels(records):
+            by_id = [i for i in level if records[i].target_id]
+            level = [i for i in level if not records[i].target_id]
+            steps.extend(("by_id", by_id[i : i + COLLECTION_SIZE]) for i in range(0, len(by_id), COLLECTION_SIZE))
             if len(level) > self.bulk_threshold:
-                steps.extend((True, part) for part in _by_csv_size(level, records))
+                steps.extend(("bulk", part) for part in _by_csv_size(level, records))
             else:
-                steps.extend((False, level[i : i + COLLECTION_SIZE]) for i in range(0, len(level), COLLECTION_SIZE))
+                steps.extend(
+                    ("collection", level[i : i + COLLECTION_SIZE]) for i in range(0, len(level), COLLECTION_SIZE)
+                )
         return steps
 
     def _body(self, sobject: str, record: OutboundRecord) -> dict[str, Any]:
@@ -420,6 +435,10 @@ class SalesforceConnector:
         path = f"composite/sobjects/{sobject}/{self.external_id_field}"
         payload = {"allOrNone": False, "records": [self._body(sobject, record) for record in chunk]}
         answer = self._call(lambda sf: sf.restful(path, method="PATCH", json=payload))
+        return self._collection_results(chunk, answer)
+
+    def _collection_results(self, chunk: list[OutboundRecord], answer: Any) -> list[DeliveryResult]:
+        """One result per record from a Collections answer (in input order)."""
         items = answer if isinstance(answer, list) else []
         results = []
         for position, record in enumerate(chunk):
@@ -445,6 +464,18 @@ class SalesforceConnector:
                     )
                 )
         return results
+
+    def _update_by_id(self, sobject: str, chunk: list[OutboundRecord]) -> list[DeliveryResult]:
+        """Update ≤ 200 records by their Salesforce Id in one sObject Collections call (and stamp our golden ID)."""
+        records = []
+        for record in chunk:
+            body = self._body(sobject, record)
+            body["id"] = record.target_id
+            records.append(body)
+        answer = self._call(
+            lambda sf: sf.restful("composite/sobjects", method="PATCH", json={"allOrNone": False, "records": records})
+        )
+        return self._collection_results(chunk, answer)
 
     def _upsert_bulk(self, sobject: str, chunk: list[OutboundRecord]) -> list[DeliveryResult]:
         """Upsert records through one Bulk API 2.0 job and map its result files back to them.
@@ -569,7 +600,12 @@ class SalesforceConnector:
             except (TargetUnavailable, TransientError) as exc:
                 # The products are in Salesforce (their ids are kept) but their prices are not: retry them later.
                 kind = FailureKind.OUTAGE if isinstance(exc, TargetUnavailable) else FailureKind.TECHNICAL
-                failure = Failure(kind, exc.code, f"The standard price was not set: {exc.message}")
+                failure = Failure(
+                    kind,
+                    exc.code,
+                    f"The standard price was not set: {exc.message}",
+                    resume_after=getattr(exc, "resume_after", None),
+                )
                 for rest in chunks[position:]:
                     for index, _, _ in rest:
                         outcome[index] = _with_failure(outcome[index], failure)
@@ -720,7 +756,7 @@ def _fail_unsent(
 ) -> None:
     """Records not sent when the target stopped taking calls: OUTAGE after a refusal, TECHNICAL otherwise."""
     kind = FailureKind.OUTAGE if isinstance(exc, TargetUnavailable) else FailureKind.TECHNICAL
-    failure = Failure(kind, exc.code, f"Not sent: {exc.message}")
+    failure = Failure(kind, exc.code, f"Not sent: {exc.message}", resume_after=getattr(exc, "resume_after", None))
     for index, result in enumerate(outcome):
         if result is None:
             outcome[index] = DeliveryResult(golden_id=records[index].golden_id, ok=False, failure=failure)
