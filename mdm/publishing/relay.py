@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mdm.db import bulk_update_unnest
 from mdm.hierarchies import valid_on
 from mdm.models import (
     OPEN_STATES,
@@ -560,7 +561,12 @@ def _write_results(target: Target, updates: list[Delivery], newly_delivered: lis
             wanted = current.get(delivery.pk, delivery.wanted_version)
             if delivery.state == DeliveryState.DELIVERED and wanted > (delivery.delivered_version or 0):
                 delivery.state, delivery.next_attempt_at, delivery.pending_since = DeliveryState.PENDING, now, now
-        Delivery.objects.bulk_update(updates, _RESULT_FIELDS, batch_size=500)
+        if connection.vendor == "postgresql":
+            # Django's bulk_update builds a CASE WHEN per field with a branch per row: 18 fields x 2,000 rows
+            # took 90% of a batch's time. One UPDATE … FROM UNNEST per 1,000 rows instead.
+            bulk_update_unnest(updates, _RESULT_FIELDS, batch_size=1000)
+        else:
+            Delivery.objects.bulk_update(updates, _RESULT_FIELDS, batch_size=500)
         _write_xrefs(target, [d for d in updates if d.target_record_id and d.state == DeliveryState.DELIVERED])
         if newly_delivered and target.hierarchy:
             # Children sent before their parent reached the target carry no parent link yet: send them again.
