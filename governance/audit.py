@@ -6,6 +6,7 @@ the database, single saves through simple-history), so there is no second log to
 """
 
 import csv
+import dataclasses
 import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.db.models import Model
 
 from governance.models import ApprovalPolicy, Assignment, ChangeRequest
 from matching.models import MatchCandidate, MatchSettings
+from mdm.masking import masked_change
 from mdm.models import (
     CrossReference,
     Customer,
@@ -46,6 +48,7 @@ AUDITED: list[type[Model]] = [
     System,
 ]
 KINDS = {"+": "created", "~": "changed", "-": "deleted"}
+SIDES = ("before", "after")
 SKIPPED = {"updated_at", "created_at", "lineage", "payload", "standardised", "payload_hash"}
 COLUMNS = ["when", "what", "object", "golden_record", "change", "who", "why", "correlation_id", "changes"]
 
@@ -61,6 +64,17 @@ class AuditEntry:
     why: str
     correlation_id: str
     changes: list[dict[str, Any]]
+
+    def masked(self) -> "AuditEntry":
+        """The entry as a viewer sees it: tax IDs, national IDs, phones and emails (and flags quoting them) masked.
+
+        Only changed fields carry values here (overrides and change requests are created, never edited in place).
+        """
+        changes = [
+            {**change, **{side: masked_change(change["field"], change[side]) for side in SIDES}}
+            for change in self.changes
+        ]
+        return dataclasses.replace(self, changes=changes)
 
     def row(self) -> list[Any]:
         described = "; ".join(f"{c['field']}: {c['before']!r} → {c['after']!r}" for c in self.changes)
@@ -110,6 +124,16 @@ def _entries(model: type[Model], rows: Any) -> Iterator[AuditEntry]:
             correlation_id=getattr(row, "correlation_id", "") or "",
             changes=changes,
         )
+
+
+def masked_diff(changes: Any) -> Any:
+    """A change request's diff ({attribute: {"before", "after"}}) as a viewer sees it."""
+    if not isinstance(changes, dict):
+        return changes
+    return {
+        name: {side: masked_change(name, diff.get(side)) for side in SIDES} if isinstance(diff, dict) else diff
+        for name, diff in changes.items()
+    }
 
 
 def audit_trail(start: datetime.datetime, end: datetime.datetime) -> Iterator[AuditEntry]:

@@ -5,6 +5,7 @@ with the keyboard (Tab, Enter, and the access keys shown on the buttons), and ea
 queries whatever the queue's size. The pages call governance/services.py, like the steward REST API.
 """
 
+import datetime
 from typing import Any
 
 from django.contrib import admin, messages
@@ -14,15 +15,27 @@ from django.db.models import Case, Q, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from governance import services
-from governance.models import ChangeRequest
-from governance.selectors import candidate_queue
+from governance.audit import masked_diff
+from governance.models import ChangeKind, ChangeRequest, ChangeStatus
+from governance.selectors import candidate_queue, change_requests
 from matching.models import CandidateStatus, MatchCandidate
 from mdm.golden import golden_values_preview, source_views
-from mdm.masking import masked_values
-from mdm.models import EntityType, GoldenMerge, GoldenRecord
+from mdm.masking import MASKED, UNMASKED_PERMISSION, masked_values
+from mdm.models import (
+    EntityType,
+    GoldenMerge,
+    GoldenOverride,
+    GoldenRecord,
+    HierarchyEdge,
+    HierarchyType,
+    OwnershipRule,
+)
+from mdm.models.rules import Fallback
+from mdm.survivorship import SURVIVING_ATTRIBUTES
 
 PAGE_SIZE = 50
 ACTIONS = services.CANDIDATE_ACTIONS
@@ -68,6 +81,10 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 def queue(request: HttpRequest) -> HttpResponse:
     """Open review candidates, best first, filtered; select some and act on them together."""
     if request.method == "POST":
+        if "assign" in request.POST or "release" in request.POST:  # a row's "Assign to me" or "Give back" button
+            mine = "assign" in request.POST
+            _assign(request, request.POST.get("assign" if mine else "release", ""), mine=mine)
+            return HttpResponseRedirect(_safe_next(request, reverse("steward-queue")))
         action = request.POST.get("action", "")
         ids = [int(pk) for pk in request.POST.getlist("selected") if pk.isdigit()]
         if action not in ACTIONS or not ids:
@@ -116,6 +133,22 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _assign(request: HttpRequest, raw_pk: str, *, mine: bool) -> None:
+    """Take a candidate (mine) or give it back to the shared queue, with a message either way."""
+    if not raw_pk.isdigit():
+        messages.error(request, f"'{raw_pk}' is not a candidate number.")
+        return
+    try:
+        services.candidate_assign(candidate_pk=int(raw_pk), steward=request.user if mine else None, actor=request.user)
+    except services.StewardError as exc:
+        messages.error(request, f"#{raw_pk}: {exc}")
+        return
+    if mine:
+        messages.success(request, f"Candidate #{raw_pk} is assigned to you.")
+    else:
+        messages.success(request, f"Candidate #{raw_pk} is back in the shared queue.")
+
+
 @permission_required("matching.view_matchcandidate", raise_exception=True)
 def candidate(request: HttpRequest, pk: int) -> HttpResponse:
     """One candidate: both records side by side, each attribute's weight, and the merged result beforehand."""
@@ -124,6 +157,9 @@ def candidate(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if request.method == "POST":
         action = request.POST.get("action", "")
+        if action in ("assign_me", "unassign"):
+            _assign(request, str(pk), mine=action == "assign_me")
+            return HttpResponseRedirect(reverse("steward-candidate", args=[pk]))
         if action not in ACTIONS:
             messages.error(request, "Unknown action.")
             return HttpResponseRedirect(reverse("steward-candidate", args=[pk]))
@@ -207,19 +243,24 @@ EDITABLE = {
 LISTS = {"phones", "emails"}
 
 
+def _as_text(name: str, value: Any) -> str:
+    """A golden value as the propose form shows it (lists take commas)."""
+    return ", ".join(value or []) if name in LISTS else str(value or "")
+
+
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
 def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
     """Propose new values for a golden record's attributes (applied at once, or waiting for an approver)."""
     golden = get_object_or_404(GoldenRecord, golden_id=golden_id)
     current, lineage = golden_values_preview(golden.entity_type, [golden.pk])
     fields = EDITABLE[golden.entity_type]
+    unmasked = request.user.has_perm(UNMASKED_PERMISSION)
     errors: dict[str, str] = {}
     if request.method == "POST":
         attributes: dict[str, Any] = {}
         for name in fields:
             raw = request.POST.get(name, "").strip()
-            shown = ", ".join(current.get(name) or []) if name in LISTS else str(current.get(name) or "")
-            if raw and raw != shown:
+            if raw and raw != _as_text(name, current.get(name)):
                 attributes[name] = [part.strip() for part in raw.split(",") if part.strip()] if name in LISTS else raw
         try:
             change = services.change_propose(
@@ -234,15 +275,18 @@ def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
             else:
                 messages.success(request, f"Change request #{change.pk} waits for an approver.")
             return HttpResponseRedirect(reverse("steward-changes"))
-    rows = [
-        {
-            "name": name,
-            "value": ", ".join(current.get(name) or []) if name in LISTS else (current.get(name) or ""),
-            "source": (lineage.get(name) or {}).get("rule", ""),
-            "error": next((message for path, message in errors.items() if path.split("[")[0] == name), ""),
-        }
-        for name in fields
-    ]
+    rows = []
+    for name in fields:
+        hidden = not unmasked and name in MASKED  # shown masked, never put in full into the form
+        rows.append(
+            {
+                "name": name,
+                "value": "" if hidden else _as_text(name, current.get(name)),
+                "masked": _as_text(name, masked_values(name, current.get(name), False)) if hidden else "",
+                "source": (lineage.get(name) or {}).get("rule", ""),
+                "error": next((message for path, message in errors.items() if path.split("[")[0] == name), ""),
+            }
+        )
     return render(
         request,
         "governance/propose.html",
@@ -252,7 +296,8 @@ def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
 
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
 def changes(request: HttpRequest) -> HttpResponse:
-    """Change requests, pending first; approvers approve or reject with a comment, requesters withdraw."""
+    """Change requests, pending first, each with its diff; approvers approve or reject with a comment, requesters
+    withdraw. `?kind=` shows one kind (edits, merges, hierarchy edges, ownership rules)."""
     if request.method == "POST":
         action, raw_pk = request.POST.get("action", ""), request.POST.get("request", "")
         comment = request.POST.get("comment", "")
@@ -274,11 +319,18 @@ def changes(request: HttpRequest) -> HttpResponse:
                 messages.error(request, "Unknown action.")
         except services.StewardError as exc:
             messages.error(request, str(exc))
-        return HttpResponseRedirect(reverse("steward-changes"))
-    rows = ChangeRequest.objects.select_related("golden", "survivor", "requested_by", "decided_by").order_by(
-        Case(When(status="pending", then=0), default=1), "-pk"
-    )
+        return HttpResponseRedirect(_safe_next(request, reverse("steward-changes")))
+    kind = request.GET.get("kind", "")
+    try:
+        rows = change_requests({"kind": kind})
+    except ValueError as exc:
+        messages.error(request, f"Filter ignored: {exc}")
+        kind, rows = "", change_requests({})
+    rows = rows.order_by(Case(When(status=ChangeStatus.PENDING, then=0), default=1), "-pk")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    unmasked = request.user.has_perm(UNMASKED_PERMISSION)
+    for change in page:
+        change.diff = change.changes if unmasked or change.kind != ChangeKind.EDIT else masked_diff(change.changes)
     return render(
         request,
         "governance/changes.html",
@@ -286,6 +338,8 @@ def changes(request: HttpRequest) -> HttpResponse:
             request,
             title="Change requests",
             page=page,
+            kind=kind,
+            kinds=ChangeKind.choices,
             may_approve=request.user.has_perm("governance.approve_changes"),
         ),
     )
@@ -313,11 +367,12 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"Audit export: {exc}")
         return HttpResponseRedirect(reverse("steward-queue"))
     writer = csv.writer(_Echo())
+    unmasked = request.user.has_perm(UNMASKED_PERMISSION)
 
     def lines() -> Any:
         yield writer.writerow(COLUMNS)
         for entry in audit_trail(start, end):
-            yield writer.writerow(entry.row())
+            yield writer.writerow((entry if unmasked else entry.masked()).row())
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     name = f"audit-{request.GET['from']}-{request.GET['to']}.csv"
@@ -327,17 +382,27 @@ def audit_export(request: HttpRequest) -> HttpResponse:
 
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
 def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
-    """A golden record's page: its values (as of a date, if asked), sources, and timeline of every change."""
-    import datetime
-
-    from django.utils import timezone
-
+    """A golden record's page: its values (as of a date, if asked), steward overrides (clear one with a reason),
+    sources, and the timeline of every change."""
     from governance.audit import golden_timeline
     from mdm.selectors import entity_as_of, survivor_of
 
     record = get_object_or_404(GoldenRecord, golden_id=golden_id)
+    if request.method == "POST":
+        attribute = request.POST.get("attribute", "")
+        try:
+            services.override_clear(
+                golden_id=record.golden_id,
+                attribute=attribute,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+            messages.success(request, f"The override of {attribute} is cleared: survivorship decides it again.")
+        except services.StewardError as exc:
+            messages.error(request, str(exc))
+        return HttpResponseRedirect(reverse("steward-golden", args=[record.golden_id]))
     entity = record.entity
-    unmasked = request.user.has_perm("governance.view_unmasked")
+    unmasked = request.user.has_perm(UNMASKED_PERMISSION)
     as_of = request.GET.get("as_of", "").strip()
     values: dict[str, Any] = {}
     if as_of:
@@ -358,6 +423,19 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
         for name in SHOWN:
             if hasattr(source, name):
                 values[name] = masked_values(name, getattr(source, name), unmasked)
+    overrides = [
+        {
+            "attribute": override.attribute,
+            "value": masked_values(override.attribute, override.value, unmasked),
+            "reason": override.reason,
+            "set_by": override.set_by,
+            "created_at": override.created_at,
+        }
+        for override in GoldenOverride.objects.filter(golden=record, cleared_at=None)
+        .select_related("set_by")
+        .order_by("attribute")
+    ]
+    timeline = golden_timeline(record)[:200]
     return render(
         request,
         "governance/golden.html",
@@ -369,8 +447,136 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
             values={name: value for name, value in values.items() if value not in (None, "", [])},
             as_of=as_of,
             lineage=getattr(entity, "lineage", {}),
+            overrides=overrides,
+            may_act=services.may_steward(request.user, record.entity_type),
             sources=source_views([record.pk]).get(record.pk, []),
-            timeline=golden_timeline(record)[:200],
+            timeline=timeline if unmasked else [entry.masked() for entry in timeline],
+        ),
+    )
+
+
+@permission_required("mdm.view_hierarchyedge", raise_exception=True)
+def hierarchy(request: HttpRequest, golden_id: str) -> HttpResponse:
+    """A golden record's parents in each hierarchy, over time: propose a new parent edge, or end one."""
+    record = get_object_or_404(GoldenRecord, golden_id=golden_id)
+    form: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "").strip() for name in HIERARCHY_FORM}
+        try:
+            change = services.hierarchy_change_propose(
+                operation=form["operation"],
+                hierarchy=form["hierarchy"],
+                parent_id=form["parent"],
+                child_id=record.golden_id,
+                valid_from=_form_date(form, "valid_from"),
+                valid_to=_form_date(form, "valid_to"),
+                actor=request.user,
+                reason=form["reason"],
+            )
+        except services.StewardError as exc:
+            errors = {path.removeprefix("edge."): message for path, message in exc.fields.items()}
+            messages.error(request, str(exc))
+        else:
+            if change.status == ChangeStatus.APPLIED:
+                messages.success(request, f"Applied: the hierarchy edge is {_DONE_TO_EDGE[form['operation']]}.")
+            else:
+                messages.success(request, f"Change request #{change.pk} waits for an approver.")
+            return HttpResponseRedirect(reverse("steward-hierarchy", args=[record.golden_id]))
+    edges = (
+        HierarchyEdge.objects.filter(child=record)
+        .select_related("hierarchy", "parent")
+        .order_by("hierarchy__code", "-valid_from")
+    )
+    return render(
+        request,
+        "governance/hierarchy.html",
+        _context(
+            request,
+            title=f"Hierarchies of {record.golden_id}",
+            record=record,
+            edges=edges,
+            hierarchies=HierarchyType.objects.filter(entity_type=record.entity_type).order_by("code"),
+            today=timezone.localdate(),
+            form=form,
+            errors=errors,
+            may_act=services.may_steward(request.user, record.entity_type),
+        ),
+    )
+
+
+HIERARCHY_FORM = ("operation", "hierarchy", "parent", "valid_from", "valid_to", "reason")
+_DONE_TO_EDGE = {"add": "added", "end": "ended"}
+
+
+def _form_date(form: dict[str, str], name: str) -> datetime.date | None:
+    """A date field of a page's form (empty: none); a StewardError naming the field when it is not a date."""
+    raw = form.get(name, "")
+    if not raw:
+        return None
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        message = f"'{raw}' is not a date as YYYY-MM-DD"
+        raise services.StewardError(message, fields={f"edge.{name}": message}) from None
+
+
+@permission_required("mdm.view_ownershiprule", raise_exception=True)
+def rules(request: HttpRequest) -> HttpResponse:
+    """The ownership rules (which systems own each attribute, in order, then the fallback): propose a change to
+    one, or a rule for an attribute that has none; pending proposals are shown with their rule."""
+    posted: dict[str, str] = {}
+    if request.method == "POST":
+        posted = {name: request.POST.get(name, "").strip() for name in ("entity_type", "attribute", "fallback")}
+        posted["systems"] = request.POST.get("systems", "")
+        systems = [code.strip() for code in posted["systems"].replace(">", ",").split(",") if code.strip()]
+        try:
+            change = services.rule_change_propose(
+                entity_type=posted["entity_type"],
+                attribute=posted["attribute"],
+                systems=systems,
+                fallback=posted["fallback"] or None,
+                actor=request.user,
+                reason=request.POST.get("reason", ""),
+            )
+        except services.StewardError as exc:
+            details = "".join(f"; {path.removeprefix('rule.')}: {message}" for path, message in exc.fields.items())
+            messages.error(request, f"{posted['entity_type']}.{posted['attribute']}: {exc}{details}")
+        else:
+            if change.status == ChangeStatus.APPLIED:
+                messages.success(request, f"Applied: {change.entity_type}.{change.attribute} has its new rule.")
+            else:
+                messages.success(request, f"Change request #{change.pk} waits for an approver.")
+            return HttpResponseRedirect(reverse("steward-rules"))
+    waiting = ChangeRequest.objects.filter(kind=ChangeKind.OWNERSHIP_RULE, status=ChangeStatus.PENDING)
+    pending = {
+        (entity_type, attribute): pk
+        for entity_type, attribute, pk in waiting.values_list("entity_type", "attribute", "pk")
+    }
+    existing = list(OwnershipRule.objects.order_by("entity_type", "attribute"))
+    for rule in existing:
+        rule.pending = pending.pop((rule.entity_type, rule.attribute), None)
+        refilled = (posted.get("entity_type"), posted.get("attribute")) == (rule.entity_type, rule.attribute)
+        rule.form_systems = posted["systems"] if refilled else ", ".join(rule.systems)
+        rule.form_fallback = posted["fallback"] if refilled else rule.fallback
+    ruled = {(rule.entity_type, rule.attribute) for rule in existing}
+    return render(
+        request,
+        "governance/rules.html",
+        _context(
+            request,
+            title="Ownership rules",
+            rules=existing,
+            pending_new=[
+                {"name": f"{kind}.{attribute}", "pk": pk} for (kind, attribute), pk in sorted(pending.items())
+            ],
+            unruled={
+                entity_type: [name for name in names if (entity_type, name) not in ruled]
+                for entity_type, names in SURVIVING_ATTRIBUTES.items()
+            },
+            domains=[kind for kind in EntityType.values if services.may_steward(request.user, kind)],
+            fallbacks=Fallback.choices,
+            posted=posted,
         ),
     )
 

@@ -30,6 +30,12 @@ urlpatterns = [
         admin.site.admin_view(steward.propose),
         name="steward-propose",
     ),
+    path(
+        "admin/steward/goldens/<str:golden_id>/hierarchy/",
+        admin.site.admin_view(steward.hierarchy),
+        name="steward-hierarchy",
+    ),
+    path("admin/steward/rules/", admin.site.admin_view(steward.rules), name="steward-rules"),
     path("admin/", admin.site.urls),
     path("api/v1/steward/", include(("governance.urls", "steward"), namespace="steward")),
     path("api/v1/", include(("mdm.api.urls", "api"), namespace="v1")),

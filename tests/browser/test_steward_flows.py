@@ -92,3 +92,26 @@ def test_propose_as_one_steward_and_approve_as_another_never_ones_own(
     approver.wait_for_selector(".messagelist .success")
     assert "approved and applied" in approver.inner_text(".messagelist")
     assert Customer.objects.get(golden=golden).legal_name == "Northwind Traders AG"
+
+
+def test_assign_a_candidate_to_oneself_with_the_keyboard(page: Any, live_server: Any) -> None:
+    from governance.models import Assignment
+
+    carla = person_in("Customer stewards", "carla")
+    older, newer, *_ = goldens(System.objects.get(code="salesforce"))
+    pair = candidate(newer, older)
+    log_in(page, live_server, "carla")
+
+    page.goto(f"{live_server.url}/admin/steward/")
+    page.focus(f"button[name=assign][value='{pair.pk}']")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".messagelist .success")
+    assert f"candidate #{pair.pk} is assigned to you" in page.inner_text(".messagelist").lower()
+    assert page.locator(f"button[name=release][value='{pair.pk}']").count() == 1
+    assert Assignment.objects.get(candidate=pair).steward == carla
+
+    page.goto(f"{live_server.url}/admin/steward/candidates/{pair.pk}/")
+    page.click("button[value=unassign]")
+    page.wait_for_selector(".messagelist .success")
+    assert "back in the shared queue" in page.inner_text(".messagelist")
+    assert not Assignment.objects.exists()
