@@ -18,10 +18,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from governance import services
+from governance.audit import masked_diff
 from governance.models import ChangeKind, ChangeRequest
 from governance.selectors import candidate_queue, change_requests
 from matching.models import MatchCandidate
 from mdm.api.views import HubAPIView
+from mdm.masking import UNMASKED_PERMISSION, masked_explanation
 from mdm.models import ApiKey, EntityType, GoldenMerge
 from mdm.models.rules import Fallback
 
@@ -53,6 +55,15 @@ class StewardView(HubAPIView):
         actor = steward_of(self.request)
         assert actor is not None  # IsSteward checked it
         return actor
+
+    def shown(self) -> dict[str, Any]:
+        """Serializer context: whether this person may see tax IDs, phones and emails in full."""
+        return {"unmasked": self.actor().has_perm(UNMASKED_PERMISSION)}
+
+
+def _masks(context: dict[str, Any]) -> bool:
+    """Values are masked unless the view said this person may see them (a forgotten context masks)."""
+    return context.get("unmasked") is not True
 
 
 def _refusal(exc: services.StewardError) -> exceptions.APIException:
@@ -114,6 +125,12 @@ class CandidateSerializer(serializers.ModelSerializer):
 class CandidateDetailSerializer(CandidateSerializer):
     class Meta(CandidateSerializer.Meta):
         fields = [*CandidateSerializer.Meta.fields, "explanation"]
+
+    def to_representation(self, instance: MatchCandidate) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if _masks(self.context):  # the compared values include tax IDs, phones and emails
+            data["explanation"] = masked_explanation(data["explanation"])
+        return data
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -214,7 +231,7 @@ def _candidate(pk: int) -> MatchCandidate:
 class CandidateDetailView(StewardView):
     @extend_schema(responses=CandidateDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        return Response(CandidateDetailSerializer(_candidate(pk)).data)
+        return Response(CandidateDetailSerializer(_candidate(pk), context=self.shown()).data)
 
 
 class CandidateActionView(StewardView):
@@ -233,8 +250,9 @@ class CandidateActionView(StewardView):
         except services.StewardError as exc:
             raise _refusal(exc) from exc
         if isinstance(done, ChangeRequest):  # the approval policy wants a second person for this merge
-            return Response({"change_request": ChangeRequestSerializer(done).data}, status=status.HTTP_202_ACCEPTED)
-        return Response(CandidateDetailSerializer(_candidate(pk)).data)
+            waiting = ChangeRequestSerializer(done, context=self.shown()).data
+            return Response({"change_request": waiting}, status=status.HTTP_202_ACCEPTED)
+        return Response(CandidateDetailSerializer(_candidate(pk), context=self.shown()).data)
 
 
 class CandidateAssignView(StewardView):
@@ -300,7 +318,8 @@ class MergeListView(StewardView):
         except services.StewardError as exc:
             raise _refusal(exc) from exc
         if isinstance(merge, ChangeRequest):  # the approval policy wants a second person for this merge
-            return Response({"change_request": ChangeRequestSerializer(merge).data}, status=status.HTTP_202_ACCEPTED)
+            waiting = ChangeRequestSerializer(merge, context=self.shown()).data
+            return Response({"change_request": waiting}, status=status.HTTP_202_ACCEPTED)
         return Response(MergeSerializer(merge).data, status=status.HTTP_201_CREATED)
 
 
@@ -353,6 +372,12 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
             "decided_at",
             "comment",
         ]
+
+    def to_representation(self, instance: ChangeRequest) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        if instance.kind == ChangeKind.EDIT and _masks(self.context):
+            data["changes"] = masked_diff(data["changes"])
+        return data
 
 
 class EdgeProposalSerializer(serializers.Serializer):
@@ -430,7 +455,7 @@ class ChangeListView(StewardView):
             raise exceptions.ValidationError({field: [message.strip()]}) from exc
         paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(ChangeRequestSerializer(page, many=True).data)
+        return paginator.get_paginated_response(ChangeRequestSerializer(page, many=True, context=self.shown()).data)
 
     @extend_schema(request=ProposeSerializer, responses={201: ChangeRequestSerializer})
     def post(self, request: Request) -> Response:
@@ -461,7 +486,7 @@ class ChangeListView(StewardView):
                 )
         except services.StewardError as exc:
             raise _refusal(exc) from exc
-        return Response(ChangeRequestSerializer(change).data, status=status.HTTP_201_CREATED)
+        return Response(ChangeRequestSerializer(change, context=self.shown()).data, status=status.HTTP_201_CREATED)
 
 
 class ChangeActionView(StewardView):
@@ -483,7 +508,7 @@ class ChangeActionView(StewardView):
                 services.change_withdraw(request_pk=pk, actor=self.actor())
         except services.StewardError as exc:
             raise _refusal(exc) from exc
-        return Response(ChangeRequestSerializer(change_requests({}).get(pk=pk)).data)
+        return Response(ChangeRequestSerializer(change_requests({}).get(pk=pk), context=self.shown()).data)
 
 
 class OverrideClearSerializer(serializers.Serializer):

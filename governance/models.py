@@ -163,4 +163,4 @@ class ChangeRequest(models.Model):
         indexes = [models.Index(fields=["status", "requested_at"])]
 
     def __str__(self) -> str:
-        return f"change request {self.pk} ({self.kind})"
+        return f"change request {self.pk}: {self.get_kind_display().lower()}"

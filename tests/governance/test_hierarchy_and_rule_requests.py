@@ -134,6 +134,10 @@ def test_an_edge_that_breaks_the_hierarchy_is_refused_with_its_field(
         format="json",
     )
     assert {"edge.operation", "edge.parent", "edge.child"} <= set(fields_of(wrong))
+    merge = logged_in(customer_steward).post(f"{BASE}/", {"kind": "merge", "reason": "x"}, format="json")
+    assert fields_of(merge) == {"kind": "merges are proposed with POST /api/v1/steward/merges/"}
+    bad_day = propose_edge(customer_steward, operation="add", parent=a.golden_id, child=c.golden_id, valid_from="soon")
+    assert set(fields_of(bad_day)) == {"edge.valid_from"}
     missing = logged_in(customer_steward).post(f"{BASE}/", {"kind": "hierarchy", "reason": "x"}, format="json")
     assert fields_of(missing) == {"edge": "required for a hierarchy request"}
     mixed = logged_in(customer_steward).post(

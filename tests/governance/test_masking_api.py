@@ -136,3 +136,29 @@ def test_the_masking_primitive() -> None:
     explanation = {"attributes": [{"attribute": "tax_id", "left": ["DE:DE136695976"], "right": None}]}
     assert masked_explanation(explanation)["attributes"][0]["left"] == ["DE••••••••••76"]
     assert masked_explanation(None) is None
+
+
+def test_the_steward_api_masks_for_a_steward_who_may_not_see_values(
+    salesforce: System, golden: GoldenRecord, customer_steward: Any
+) -> None:
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from tests.governance.conftest import candidate, goldens
+
+    limited = get_user_model().objects.create_user("lena.limited", is_staff=True)
+    limited.user_permissions.add(Permission.objects.get(codename="steward_customer"))
+    body = {"golden_id": golden.golden_id, "attributes": {"phones": ["+49 30 7654321"]}, "reason": "new line"}
+    proposed = logged_in(limited).post("/api/v1/steward/changes/", body, format="json").json()
+    assert proposed["changes"]["phones"] == {"before": ["+4••••••••67"], "after": ["+4••••••••21"]}
+    assert logged_in(customer_steward).get("/api/v1/steward/changes/").json()["results"][0]["changes"]["phones"][
+        "after"
+    ] == ["+49307654321"]
+    older, newer, *_ = goldens(salesforce)
+    pair = candidate(newer, older)
+    pair.explanation = {"attributes": [{"attribute": "phone", "left": "+49301234567", "right": "+49301234567"}]}
+    pair.save()
+    shown = logged_in(limited).get(f"/api/v1/steward/candidates/{pair.pk}/").json()["explanation"]["attributes"][0]
+    assert shown["left"] == "+4••••••••67"
+    full = logged_in(customer_steward).get(f"/api/v1/steward/candidates/{pair.pk}/").json()
+    assert full["explanation"]["attributes"][0]["left"] == "+49301234567"
