@@ -68,6 +68,17 @@ class Call:
     at: float
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (a timeout, a killed worker) is normal here, not a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
 class SimulatorServer:
     """A loopback HTTP server in a thread; TLS when given an ssl.SSLContext (simple-salesforce needs https)."""
 
@@ -108,7 +119,7 @@ class SimulatorServer:
             def log_message(self, format: str, *args: Any) -> None:  # quiet: the calls list is the log
                 return
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _QuietServer((host, port), Handler)
         self._server.daemon_threads = True
         if ssl_context is not None:
             self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
