@@ -23,9 +23,17 @@ def relay_nudge_on_commit() -> None:
 
 
 def _send() -> None:
+    from mdm.celery import app
     from mdm.publishing.tasks import relay
 
     try:
-        relay.apply_async(retry=False)
+        if app.conf.task_always_eager:
+            relay.apply_async()
+            return
+        with app.producer_or_acquire() as producer:
+            # One connection attempt: kombu's default retries (broker_connection_timeout plus its intervals) would
+            # keep the committing request waiting about 6 s for a broker that is down; retry=False does not cover it.
+            producer.connection.ensure_connection(max_retries=0)
+            relay.apply_async(retry=False, producer=producer)
     except Exception as exc:  # the broker is down: the outbox keeps the events, beat publishes them later
         logger.warning("publish nudge not sent (%s); the scheduled relay will publish", type(exc).__name__)
