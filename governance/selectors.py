@@ -2,6 +2,7 @@
 
 import datetime
 from collections.abc import Mapping
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, FloatField, Min, Q, QuerySet, Value
@@ -11,6 +12,7 @@ from django.utils import timezone
 from governance.models import ChangeKind, ChangeRequest, ChangeStatus
 from matching.models import CandidateStatus, MatchCandidate, MatchDecision
 from mdm.models import EntityType, OutboxEvent, OutboxStatus
+from mdm.publishing.selectors import backlog
 
 ORDERINGS = {"-probability": ("-probability", "created_at"), "created_at": ("created_at", "-probability")}
 
@@ -75,9 +77,25 @@ def change_requests(params: Mapping[str, str]) -> QuerySet[ChangeRequest]:
     return queryset
 
 
+def _publishing_bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per target: records due, rejected and dead, with bar widths for the dashboard's chart (300 px at most)."""
+    top = max([max(row["due"], row["rejected"], row["dead"]) for row in rows] + [1])
+    return [
+        {
+            **row,
+            "oldest_minutes": int(row["oldest_seconds"] // 60),
+            "bars": [
+                {"label": label, "count": row[key], "width": max(int(300 * row[key] / top), 1 if row[key] else 0)}
+                for key, label in (("due", "waiting"), ("rejected", "rejected"), ("dead", "dead letters"))
+            ],
+        }
+        for row in rows
+    ]
+
+
 def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]:
     """The steward dashboard's figures: open work by type and age against the SLA, the matcher's outcomes per
-    day, the score histogram of recent decisions, and the outbox backlog (publishing's exceptions come later)."""
+    day, the score histogram of recent decisions, the outbox backlog and publish exceptions per target."""
     now = timezone.now()
     ages = [
         ("under 1 day", 0, 1),
@@ -124,6 +142,7 @@ def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]
             {"band": f"{n / 10:.1f}-{(n + 1) / 10:.1f}", "count": count} for n, count in enumerate(histogram)
         ],
         "outbox_pending": pending.count(),
+        "publishing": _publishing_bars(backlog()["targets"]),
         "outbox_oldest_minutes": int((now - oldest).total_seconds() // 60) if oldest else None,
         "sla_days": sla_days,
     }

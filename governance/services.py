@@ -50,7 +50,6 @@ from mdm.hierarchies import check_edge, hierarchy_edge_save
 from mdm.history import bulk_create_tracked
 from mdm.merges import MergeError, golden_merge_undo, golden_records_merge
 from mdm.models import (
-    CrossReference,
     EntityType,
     GoldenMerge,
     GoldenOverride,
@@ -63,6 +62,7 @@ from mdm.models import (
     System,
     SystemKind,
 )
+from mdm.publishing.selectors import change_impact, targets_for
 from mdm.services import ownership_rule_save
 
 
@@ -298,11 +298,17 @@ def _needs_approval(golden: GoldenRecord, attributes: list[str]) -> bool:
     return any(rule.systems and rule.systems[0] in erp for rule in owners)
 
 
-def _impact(golden: GoldenRecord, fields: list[str]) -> dict[str, Any]:
-    """Which connected systems would hear of the change, and which fields (publishing targets: issue 5)."""
-
-    systems = sorted(set(CrossReference.objects.filter(golden=golden).values_list("system__code", flat=True)))
-    return {"fields": fields, "systems": {system: fields for system in systems}}
+def _impact(golden: GoldenRecord, fields: list[str], values: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Which publishing targets would receive which of their fields if the change applied (the request's diff
+    downstream). With proposed `values`, each target's mapping says exactly which of its fields change."""
+    if values is not None:
+        targets = {row["target"]: row["fields"] for row in change_impact(golden, values) if row["fields"]}
+    elif fields and all(name.startswith("parent:") for name in fields):
+        codes = {name.split(":", 1)[1] for name in fields}
+        targets = {t.code: ["parent"] for t in targets_for([golden.entity_type]) if t.hierarchy in codes}
+    else:
+        targets = {t.code: fields for t in targets_for([golden.entity_type])}
+    return {"fields": fields, "targets": targets}
 
 
 def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: AbstractBaseUser, reason: str) -> Any:
@@ -331,7 +337,7 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
             golden=golden,
             base_version=golden.version,
             changes=changes,
-            impact=_impact(golden, sorted(changes)),
+            impact=_impact(golden, sorted(changes), {name: change["after"] for name, change in changes.items()}),
             reason=reason[:255],
             needs_approval=needs_approval,
             requested_by=actor,

@@ -385,6 +385,7 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
     """A golden record's page: its values (as of a date, if asked), steward overrides (clear one with a reason),
     sources, and the timeline of every change."""
     from governance.audit import golden_timeline
+    from mdm.publishing.selectors import publish_status
     from mdm.selectors import entity_as_of, survivor_of
 
     record = get_object_or_404(GoldenRecord, golden_id=golden_id)
@@ -448,6 +449,8 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
             as_of=as_of,
             lineage=getattr(entity, "lineage", {}),
             overrides=overrides,
+            # per target: the last delivered version, when, the target's ID and the last error
+            publishing=publish_status(record),
             may_act=services.may_steward(request.user, record.entity_type),
             sources=source_views([record.pk]).get(record.pk, []),
             timeline=timeline if unmasked else [entry.masked() for entry in timeline],

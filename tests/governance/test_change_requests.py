@@ -7,7 +7,8 @@ import pytest
 from governance.models import ApprovalPolicy, ChangeRequest, EditApproval
 from mdm.ingest import ingest
 from mdm.merges import golden_merge_undo, golden_records_merge
-from mdm.models import Customer, GoldenOverride, GoldenRecord, OutboxEvent, System
+from mdm.models import Customer, GoldenOverride, GoldenRecord, OutboxEvent, System, Target
+from mdm.publishing.services import field_mapping_publish
 from tests.governance.conftest import goldens, logged_in
 from tests.records import customer
 
@@ -21,14 +22,30 @@ def propose(user: Any, golden: GoldenRecord, **attributes: Any) -> Any:
     return logged_in(user).post(f"{BASE}/", body)
 
 
+def publishing_targets() -> None:
+    """Two targets: one whose mapping carries the legal name, one that receives only the phone."""
+    for code, fields in (("erp", {"companyName": "legal_name", "phone": "phone"}), ("chat", {"phone": "phone"})):
+        target = Target.objects.create(
+            code=code,
+            name=code,
+            kind="webhook",
+            base_url="https://hooks.example",
+            auth="hmac",
+            entity_types=["customer"],
+        )
+        field_mapping_publish(target=target, entity_type="customer", fields=fields, actor=None)
+
+
 def test_an_erp_owned_edit_waits_for_another_person(salesforce: System, customer_steward: Any, approver: Any) -> None:
+    publishing_targets()
     golden = goldens(salesforce)[0]
     proposed = propose(customer_steward, golden, legal_name="Northwind Traders AG")
     assert proposed.status_code == 201, proposed.json()
     change = proposed.json()
     assert change["status"] == "pending" and change["needs_approval"]
     assert change["changes"] == {"legal_name": {"before": "Northwind Traders GmbH", "after": "Northwind Traders AG"}}
-    assert change["impact"]["systems"] == {"salesforce": ["legal_name"]}
+    # Downstream impact: which targets would receive which of their fields.
+    assert change["impact"] == {"fields": ["legal_name"], "targets": {"erp": ["companyName"]}}
     assert Customer.objects.get(golden=golden).legal_name == "Northwind Traders GmbH"  # nothing applied yet
 
     own = logged_in(customer_steward).post(f"{BASE}/{change['id']}/approve/", {})
