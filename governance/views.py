@@ -24,7 +24,7 @@ from governance.models import ChangeKind, ChangeRequest, ChangeStatus
 from governance.selectors import candidate_queue, change_requests
 from matching.models import CandidateStatus, MatchCandidate
 from mdm.golden import golden_values_preview, source_views
-from mdm.masking import MASKED, UNMASKED_PERMISSION, masked_values
+from mdm.masking import MASKED, UNMASKED_PERMISSION, masked_explanation, masked_values
 from mdm.models import (
     EntityType,
     GoldenMerge,
@@ -179,7 +179,8 @@ def candidate(request: HttpRequest, pk: int) -> HttpResponse:
     sources = source_views([older.pk, newer.pk])
     preview, lineage = golden_values_preview(pair.entity_type, [older.pk, newer.pk])
     unmasked = request.user.has_perm("governance.view_unmasked")
-    weights = {row.get("attribute"): row for row in pair.explanation.get("attributes", [])}
+    explanation = pair.explanation if unmasked else masked_explanation(pair.explanation)
+    weights = {row.get("attribute"): row for row in (explanation or {}).get("attributes", [])}
     rows = []
     for name in SHOWN:
         values = [

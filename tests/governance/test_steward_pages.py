@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -49,6 +50,33 @@ def test_a_candidate_page_shows_both_records_the_weights_and_the_merged_result(
     assert "Northwind Traders GmbH" in html and "Northwind Trading GmbH" in html
     assert "After the merge (survivorship)" in html and "6.60" in html  # the name's weight from the explanation
     assert "Merge" in html and 'accesskey="g"' in html
+
+
+def test_the_weights_table_shows_the_values_compared_masked_for_a_viewer(
+    salesforce: System, customer_steward: Any
+) -> None:
+    older, newer, *_ = goldens(salesforce)
+    pair = candidate(newer, older)
+    pair.explanation = {
+        "attributes": [
+            {
+                "attribute": "name",
+                "level": "close",
+                "weight": 6.6,
+                "left": "northwind trading",
+                "right": "northwind traders",
+            },
+            {"attribute": "phone", "level": "exact", "weight": 4.0, "left": "+49301234567", "right": "+49301234567"},
+        ]
+    }
+    pair.save()
+    html = browser(customer_steward).get(f"/admin/steward/candidates/{pair.pk}/").content.decode()
+    assert "northwind trading ↔ northwind traders" in html and "+49301234567 ↔ +49301234567" in html
+    customer_steward.groups.clear()
+    customer_steward.groups.add(Group.objects.get(name="Viewers"))
+    customer_steward.user_permissions.add(Permission.objects.get(codename="steward_customer"))
+    masked = browser(customer_steward).get(f"/admin/steward/candidates/{pair.pk}/").content.decode()
+    assert "northwind trading ↔ northwind traders" in masked and "+49301234567" not in masked
 
 
 def test_merging_from_the_page_goes_on_to_the_next_candidate(salesforce: System, customer_steward: Any) -> None:
