@@ -129,12 +129,11 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
     def as_of(self, request: Request, golden_id: str) -> Response:
         """The golden record's values as they stood at a past moment."""
         raw = request.query_params.get("at", "")
-        moment = parse_datetime(raw) if raw else None
+        # A bare date means the end of that day (checked first: Python 3.11 reads "2026-01-31" as a midnight).
+        day = parse_date(raw) if raw and "T" not in raw and " " not in raw else None
+        moment = datetime.datetime.combine(day, datetime.time.max) if day else (parse_datetime(raw) if raw else None)
         if moment is None:
-            day = parse_date(raw) if raw else None
-            if day is None:
-                raise exceptions.ValidationError({"at": ["an ISO 8601 date or date-time, e.g. 2026-01-31T12:00:00Z"]})
-            moment = datetime.datetime.combine(day, datetime.time.max)
+            raise exceptions.ValidationError({"at": ["an ISO 8601 date or date-time, e.g. 2026-01-31T12:00:00Z"]})
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment, datetime.UTC)
         entity = self.get_object()

@@ -111,6 +111,9 @@ def test_history_and_as_of(reader: Any, salesforce: System) -> None:
     assert past["industry"] == "Retail"
     assert reader.get(f"/api/v1/customers/{golden_id}/as-of/?at=2001-01-01").status_code == 404
     assert reader.get(f"/api/v1/customers/{golden_id}/as-of/?at=soon").status_code == 400
+    # A bare date is the end of that day: today's changes are in it.
+    today = reader.get(f"/api/v1/customers/{golden_id}/as-of/?at={datetime.date.today().isoformat()}").json()
+    assert today["industry"] == "Mining" and today["as_of"].startswith(f"{datetime.date.today().isoformat()}T23:59:59")
 
 
 def test_lineage_names_the_supplier_of_each_attribute(reader: Any, salesforce: System) -> None:
