@@ -2,7 +2,9 @@
 
 They are a starting point a hub administrator edits in the admin (each save is a new mapping version):
 Salesforce receives the commercial view (trade name first, phone, website, industry, billing address),
-NetSuite the legal and financial one (legal name, tax ID, subsidiary, inactive flag); both carry the
+NetSuite the legal and financial one (legal name, tax ID, subsidiary, inactive flag; payment terms are a
+reference to a NetSuite terms record, so they need a lookup of the account's own IDs before they can be
+mapped); both carry the
 golden ID as their external ID and learn about merges through a status and survivor field.
 """
 
@@ -62,7 +64,6 @@ NETSUITE_MAPPINGS: dict[str, dict[str, Any]] = {
             "email": "email",
             "phone": "phone",
             "custentity_mdm_tax_id": "tax_id",
-            "terms": "payment_terms",
             "isInactive": {"attr": "record_status", "map": {"active": False}, "default": True},
             "subsidiary": {"const": {"id": "1"}},
         },
