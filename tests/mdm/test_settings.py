@@ -63,7 +63,8 @@ def test_production_settings_pass_check_deploy() -> None:
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "MDM_CREDENTIALS_KEYS"]
+    "missing",
+    ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL", "MDM_CREDENTIALS_KEYS"],
 )
 def test_production_refuses_to_start_without_its_secrets_and_services(missing: str) -> None:
     env = {key: value for key, value in PRODUCTION.items() if key != missing}
