@@ -72,13 +72,14 @@ def field_mapping_publish(
         )
         mapping.full_clean()
         mapping.save()
-        if latest is not None:
-            goldens = GoldenRecord.objects.filter(entity_type=entity_type).values("pk")
-            queryset = Delivery.objects.filter(
-                target=target, golden__in=goldens, state__in=[DeliveryState.DELIVERED, *EXCEPTION_STATES]
-            )
-            now = timezone.now()
-            queryset.update(state=DeliveryState.PENDING, attempts=0, next_attempt_at=now, pending_since=now)
+        # Rejected and dead records get another chance (a payload the target rejected before is not sent
+        # again unless the new mapping changes it); delivered ones are compared, and only changes cost calls.
+        states = [DeliveryState.DELIVERED, *EXCEPTION_STATES] if latest is not None else list(EXCEPTION_STATES)
+        goldens = GoldenRecord.objects.filter(entity_type=entity_type).values("pk")
+        now = timezone.now()
+        Delivery.objects.filter(target=target, golden__in=goldens, state__in=states).update(
+            state=DeliveryState.PENDING, attempts=0, next_attempt_at=now, pending_since=now
+        )
     return mapping
 
 

@@ -265,3 +265,26 @@ def test_a_commit_nudges_the_relay_which_publishes_at_once(
         (golden,) = load(netsuite, company(1))
     assert len(callbacks) == 1  # one nudge per transaction
     assert receiver.versions(golden.golden_id) == [golden.version]
+
+
+def test_records_waiting_for_a_mapping_go_out_once_it_exists(
+    target: Target, receiver: Receiver, netsuite: System
+) -> None:
+    target.entity_types = ["customer", "product"]
+    target.save()
+    ingest(
+        system=netsuite,
+        entity_type="product",
+        records=[{"source_id": "P1", "sku": "SKU-1", "name": "Widget"}],
+        actor=netsuite.service_user,
+    )
+    publish(target)
+    delivery = Delivery.objects.get(golden__entity_type="product")
+    assert delivery.state == DeliveryState.REJECTED and delivery.error_code == "NO_MAPPING"
+    field_mapping_publish(target=target, entity_type="product", fields={"name": "name", "sku": "sku"}, actor=None)
+    relay.target_deliver(target=target)
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DELIVERED and receiver.events[-1]["data"] == {
+        "name": "Widget",
+        "sku": "SKU-1",
+    }
