@@ -401,7 +401,7 @@ class NetSuiteConnector:
                 response = self._send("PUT", f"{records_url}/eid:{quote(record.golden_id, safe='')}", json=body)
         except TargetUnavailable as exc:
             run.fail_all(exc)
-            return _failed(record, Failure(FailureKind.OUTAGE, exc.code, exc.message))
+            return _failed(record, Failure(FailureKind.OUTAGE, exc.code, exc.message, resume_after=exc.resume_after))
         except requests.exceptions.SSLError as exc:
             message = f"The TLS certificate of {self.base_url} is not trusted: {_reason(exc)}"
             run.fail_all(TargetUnavailable(message, code="TLS_ERROR"))
@@ -616,7 +616,9 @@ class _Run:
         """The failure to give the remaining records without calling, once calling is pointless."""
         with self._lock:
             if self.outage is not None:
-                return Failure(FailureKind.OUTAGE, self.outage.code, self.outage.message)
+                return Failure(
+                    FailureKind.OUTAGE, self.outage.code, self.outage.message, resume_after=self.outage.resume_after
+                )
             # Nothing has answered after a few tries: the target is down, so don't wait out every timeout.
             if not self.answered and self._unanswered >= self.CONNECTION_FAILURES_BEFORE_GIVING_UP:
                 return self.no_answer
