@@ -5,6 +5,7 @@ A nudge is an optimisation, never the source of truth: if the broker is down the
 """
 
 import logging
+import os
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,6 +27,11 @@ def _send() -> None:
     from mdm.celery import app
     from mdm.publishing.tasks import relay
 
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in")
+    if folder and not app.conf.task_always_eager and not os.path.isdir(str(folder)):
+        # The embedded filesystem broker's folder is made by the demo's worker: with none, no one would listen
+        # (a script or a benchmark on a fresh checkout). Nothing to nudge; beat publishes when a worker runs.
+        return
     try:
         if app.conf.task_always_eager:
             relay.apply_async()
