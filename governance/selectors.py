@@ -93,10 +93,12 @@ def _publishing_bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]:
+def dashboard_figures(*, days: int = 14, sla_days: int = 3, entity_type: str | None = None) -> dict[str, object]:
     """The steward dashboard's figures: open work by type and age against the SLA, the matcher's outcomes per
-    day, the score histogram of recent decisions, the outbox backlog and publish exceptions per target."""
+    day, the score histogram of recent decisions, the outbox backlog and publish exceptions per target; the
+    steward work and the matcher's figures for one entity type when given."""
     now = timezone.now()
+    of_type = {"entity_type": entity_type} if entity_type else {}
     ages = [
         ("under 1 day", 0, 1),
         (f"1-{sla_days} days", 1, sla_days),
@@ -114,7 +116,7 @@ def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]
 
     since = now - datetime.timedelta(days=days)
     outcomes = (
-        MatchDecision.objects.filter(created_at__gte=since)
+        MatchDecision.objects.filter(created_at__gte=since, **of_type)
         .annotate(day=TruncDate("created_at"))
         .values("day", "outcome")
         .annotate(n=Count("pk"))
@@ -125,7 +127,7 @@ def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]
         per_day.setdefault(row["day"], {})[row["outcome"]] = row["n"]
     histogram = [0] * 10
     bands = (
-        MatchDecision.objects.filter(created_at__gte=since, probability__isnull=False)
+        MatchDecision.objects.filter(created_at__gte=since, probability__isnull=False, **of_type)
         .annotate(band=Least(Floor(F("probability") * 10), Value(9.0, output_field=FloatField())))
         .values("band")
         .annotate(n=Count("pk"))
@@ -135,8 +137,8 @@ def dashboard_figures(*, days: int = 14, sla_days: int = 3) -> dict[str, object]
     pending = OutboxEvent.objects.filter(status=OutboxStatus.PENDING)
     oldest = pending.aggregate(oldest=Min("created_at"))["oldest"]
     return {
-        "candidates": by_age(MatchCandidate.objects.filter(status=CandidateStatus.OPEN), "created_at"),
-        "changes": by_age(ChangeRequest.objects.filter(status=ChangeStatus.PENDING), "requested_at"),
+        "candidates": by_age(MatchCandidate.objects.filter(status=CandidateStatus.OPEN, **of_type), "created_at"),
+        "changes": by_age(ChangeRequest.objects.filter(status=ChangeStatus.PENDING, **of_type), "requested_at"),
         "days": [{"day": day, **counts} for day, counts in sorted(per_day.items())],
         "histogram": [
             {"band": f"{n / 10:.1f}-{(n + 1) / 10:.1f}", "count": count} for n, count in enumerate(histogram)

@@ -597,19 +597,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     from governance.selectors import dashboard_figures
 
-    figures = dashboard_figures(sla_days=settings.MDM_STEWARD_SLA_DAYS)
+    entity_type = request.GET.get("entity_type") or None
+    if entity_type is not None and entity_type not in EntityType.values:
+        messages.error(request, f"'{entity_type}' is not an entity type; showing all")
+        entity_type = None
+    figures = dashboard_figures(sla_days=settings.MDM_STEWARD_SLA_DAYS, entity_type=entity_type)
     outcomes = ["auto_linked", "review", "new", "deferred"]
     days = figures["days"]
-    totals = [sum(day.get(name, 0) for name in outcomes) for day in days]
-    top = max(totals, default=0) or 1
     stacked = []
     for index, day in enumerate(days):
+        # Rates: each day's bar is 100% of its decisions, split by outcome (the count is written under it).
+        total = sum(day.get(name, 0) for name in outcomes)
         y, parts = 120, []
         for name in outcomes:
-            size = round(day.get(name, 0) * 120 / top)
+            count = day.get(name, 0)
+            size = round(count * 120 / total) if total else 0
             y -= size
-            parts.append({"name": name, "y": y, "height": size, "count": day.get(name, 0)})
-        stacked.append({"x": index * 36 + 4, "day": day["day"], "parts": parts, "total": totals[index]})
+            share = round(100 * count / total) if total else 0
+            parts.append({"name": name, "y": y, "height": size, "count": count, "share": share})
+        stacked.append({"x": index * 36 + 4, "day": day["day"], "parts": parts, "total": total})
     histogram = figures["histogram"]
     for row, height in zip(histogram, _bars([row["count"] for row in histogram]), strict=True):
         row["height"], row["y"] = height, 120 - height
@@ -619,5 +625,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "governance/dashboard.html",
-        _context(request, title="Steward dashboard", f=figures, stacked=stacked, histogram=histogram),
+        _context(
+            request,
+            title="Steward dashboard",
+            f=figures,
+            stacked=stacked,
+            histogram=histogram,
+            entity_type=entity_type or "",
+            entity_types=EntityType.choices,
+        ),
     )

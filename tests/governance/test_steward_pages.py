@@ -147,8 +147,14 @@ def test_the_dashboard_charts_open_work_outcomes_and_scores(salesforce: System, 
     html = browser(customer_steward).get("/admin/steward/dashboard/").content.decode()
     assert "over 3 days (SLA missed)" in html and "<svg" in html
     assert 'class="late"><title>1</title>' in html  # the five-day-old candidate, in the SLA-missed bar
-    assert "deferred: 4" in html  # the four records loaded with matching deferred, in today's bar
-    assert "new: 1" in html or "auto_linked: 1" in html or "review: 1" in html  # the record matched in real time
+    assert "deferred: 80% (4)" in html  # the four records loaded with matching deferred: a rate of today's bar
+    assert any(f"{name}: 20% (1)" in html for name in ("new", "auto_linked", "review"))  # the one matched at once
+    products = browser(customer_steward).get("/admin/steward/dashboard/?entity_type=product").content.decode()
+    assert (
+        "deferred: " not in products and "no decisions yet" in products and 'class="late"><title>0</title>' in products
+    )
+    wrong = browser(customer_steward).get("/admin/steward/dashboard/?entity_type=planet", follow=True).content.decode()
+    assert "is not an entity type" in wrong
 
 
 @pytest.mark.parametrize(
