@@ -10,6 +10,7 @@ newer one and a burst of changes costs one call.
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from mdm.models.base import TimestampedModel, tracked_history
@@ -69,7 +70,12 @@ class Target(TimestampedModel):
         max_length=40, blank=True, default="", help_text="Hierarchy type whose parent is published (e.g. legal)."
     )
     is_active = models.BooleanField(default=True)
-    batch_size = models.PositiveIntegerField(default=2000, help_text="Records handed to the connector per call.")
+    batch_size = models.PositiveIntegerField(
+        default=2000,
+        validators=[MinValueValidator(1), MaxValueValidator(20_000)],
+        help_text="Records handed to the connector per call (at most 20,000: a batch's IDs travel as query "
+        "parameters). Above the connector's bulk_threshold Salesforce gets a Bulk API 2.0 job.",
+    )
     max_attempts = models.PositiveSmallIntegerField(default=8, help_text="Technical retries before a dead letter.")
     pull_enabled = models.BooleanField(default=False, help_text="Pull changes made in the target back into the hub.")
     paused_until = models.DateTimeField(null=True, blank=True, editable=False)
