@@ -159,7 +159,8 @@ def golden_values(goldens: Iterable[GoldenRecord]) -> dict[int, dict[str, Any]]:
     rows: dict[int, Model] = {}
     for entity_type, pks in by_type.items():
         model = Customer if entity_type == EntityType.CUSTOMER else Product
-        rows.update({row.pk: row for row in model.objects.filter(pk__in=pks)})
+        # Lineage and quality flags are the heaviest columns and no mapping reads them.
+        rows.update({row.pk: row for row in model.objects.filter(pk__in=pks).defer("lineage", "quality_flags")})
     result: dict[int, dict[str, Any]] = {}
     for golden in goldens:
         row = rows.get(golden.pk)
