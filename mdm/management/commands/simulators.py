@@ -44,12 +44,15 @@ class Command(BaseCommand):
         salesforce.start()
         netsuite.start()
         if options["people_edits"]:
-            for name, city in (
-                ("Harbour Lights Coffee", "Bristol"),
-                ("Nordlicht Solar", "Kiel"),
-                ("Atelier Rive", "Lyon"),
-            ):
-                salesforce.user_create("Account", {"Name": name, "BillingCity": city, "Phone": "+44 117 496 0000"})
+            people = (
+                ("Harbour Lights Coffee", "Bristol", "GB", "+44 117 496 0000"),
+                ("Nordlicht Solar", "Kiel", "DE", "+49 431 123456"),
+                ("Atelier Rive", "Lyon", "FR", "+33 4 72 00 00 00"),
+            )
+            for name, city, country, phone in people:
+                salesforce.user_create(
+                    "Account", {"Name": name, "BillingCity": city, "BillingCountry": country, "Phone": phone}
+                )
             for name in ("Vesta Logistik GmbH", "Corvo Materials S.r.l."):
                 netsuite.user_create("customer", {"companyName": name, "subsidiary": {"id": "1"}, "isPerson": False})
         self.stdout.write(f"Salesforce simulator  {salesforce.url}  (CA: {tls.ca_pem})")
