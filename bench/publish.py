@@ -5,7 +5,7 @@ system netsuite; timed and reported apart), copies the loaded database to ``<dat
 template), then measures, with the Salesforce simulator in a subprocess of its own (so neither the GIL nor its
 record store is shared with the publisher):
 
-1. publishing all N changed customers through sObject Collections (the target's defaults: batch_size 2,000,
+1. publishing all N changed customers through sObject Collections (batch_size 2,000, at the bulk threshold,
    bulk_threshold 2,000): `outbox_dispatch` until the outbox is empty, then `target_deliver` until nothing is due,
    in a fresh child process (a worker as Celery would run it) whose own peak RSS (ru_maxrss) is the memory figure.
    API calls are the simulator's `api_calls_used()` (the token endpoint is not counted), against the goal
@@ -19,7 +19,7 @@ record store is shared with the publisher):
    that is not an API call). The Delivery's delivered_at minus the commit time is shown beside it. One warm-up
    change first (the worker's first task imports the connector);
 4. the same publish through Bulk API 2.0: the database restored from the loaded copy, the simulator emptied, and
-   the target's batch_size raised to min(N, 25,000) (`--bulk-batch-size`), so each batch, being above
+   the target's batch_size raised to min(N, 20,000) (`--bulk-batch-size`), so each batch, being above
    bulk_threshold, becomes one job (4 jobs for 100,000). The relay fails on larger batches: its queries list a
    batch's IDs as parameters (twice, for the children of newly delivered parents) and PostgreSQL takes at most
    65,535, so batch_size above about 32,700 raises after the connector has sent the batch.
@@ -71,7 +71,7 @@ CALL_GOAL_FACTOR = 1.02
 POLL_SECONDS = 0.005
 IDLE_SECONDS = 1.0
 DEFAULT_BULK_THRESHOLD = 2000
-BULK_BATCH_MAX = 25_000
+BULK_BATCH_MAX = 20_000  # the Target.batch_size cap (a batch's IDs travel as query parameters)
 
 
 # --- the simulator, in a process of its own -------------------------------------------------------------------
@@ -512,7 +512,7 @@ def main() -> None:
         "--bulk-batch-size",
         type=int,
         default=None,
-        help="target.batch_size of the Bulk run (default N, at most 25,000)",
+        help="target.batch_size of the Bulk run (default N, at most 20,000)",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each publish (medians are reported)")
     parser.add_argument("--keep-db", action="store_true", help="keep the databases; reuse a matching loaded copy")

@@ -71,10 +71,11 @@ class Target(TimestampedModel):
     )
     is_active = models.BooleanField(default=True)
     batch_size = models.PositiveIntegerField(
-        default=2000,
+        default=10_000,
         validators=[MinValueValidator(1), MaxValueValidator(20_000)],
-        help_text="Records handed to the connector per call (at most 20,000: a batch's IDs travel as query "
-        "parameters). Above the connector's bulk_threshold Salesforce gets a Bulk API 2.0 job.",
+        help_text="Records handed to the connector at most per call (at most 20,000: a batch's IDs travel as "
+        "query parameters). A backlog above the connector's bulk_threshold (Salesforce: 2,000) goes as a Bulk "
+        "API 2.0 job; smaller ones through sObject Collections.",
     )
     max_attempts = models.PositiveSmallIntegerField(default=8, help_text="Technical retries before a dead letter.")
     pull_enabled = models.BooleanField(default=False, help_text="Pull changes made in the target back into the hub.")
