@@ -219,7 +219,12 @@ def target_deliver(*, target: Target, budget_seconds: float = 50.0, max_batches:
         return summary
     deadline = time.monotonic() + budget_seconds
     try:
-        connector = connector_for(target_config(target))
+        try:
+            connector = connector_for(target_config(target))
+        except Exception as exc:  # a broken configuration (a lost credentials key, bad options): an outage
+            summary.outage = f"CONFIGURATION: {type(exc).__name__}: {exc}"
+            target_pause(target=target, seconds=300, reason=summary.outage)
+            return summary
         mappings = _latest_mappings(target)
         while time.monotonic() < deadline and (max_batches is None or summary.batches < max_batches):
             batch = _claim(target)

@@ -288,3 +288,14 @@ def test_records_waiting_for_a_mapping_go_out_once_it_exists(
         "name": "Widget",
         "sku": "SKU-1",
     }
+
+
+def test_a_broken_configuration_pauses_the_target_with_the_reason(target: Target, netsuite: System) -> None:
+    load(netsuite, company(1))
+    Target.objects.filter(pk=target.pk).update(credentials_encrypted="not-a-fernet-token")
+    target.refresh_from_db()
+    summary = publish(target)
+    target.refresh_from_db()
+    assert summary.outage.startswith("CONFIGURATION: ImproperlyConfigured")
+    assert "MDM_CREDENTIALS_KEYS" in target.pause_reason and target.paused_until > timezone.now()
+    assert Delivery.objects.get().state == DeliveryState.PENDING
