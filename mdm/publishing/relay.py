@@ -24,12 +24,12 @@ import secrets
 import statistics
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mdm.db import bulk_update_unnest
@@ -68,6 +68,7 @@ LATENCY_BUCKETS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 BACKOFF_BASE = 2.0
 BACKOFF_CAP = 900.0
 OUTAGE_AFTER_TRANSIENT_BATCHES = 3
+RUN_OUTCOMES = ("delivered", "unchanged", "business", "technical", "dead")
 
 
 # ---------------------------------------------------------------------------------------------- dispatch
@@ -170,7 +171,12 @@ class DeliverySummary:
     technical: int = 0
     dead: int = 0
     outage: str = ""
-    latencies: list[float] = field(default_factory=list)
+
+    def add(self, run: DeliveryRun) -> None:
+        """Count one batch's outcomes (the run row is the record; the summary totals the runs)."""
+        self.records += run.records
+        for name in RUN_OUTCOMES:
+            setattr(self, name, getattr(self, name) + getattr(run, name))
 
 
 def _lease(target: Target) -> str | None:
@@ -335,7 +341,7 @@ def _deliver_batch(
         retired = golden.status == GoldenStatus.RETIRED
         if mapping is None:
             _reject(delivery, Failure(FailureKind.BUSINESS, "NO_MAPPING", f"no field mapping for {golden.entity_type}"))
-            summary.business += 1
+            run.business += 1
             updates.append(delivery)
             continue
         if (retired and delivery.delivered_version is None) or (
@@ -351,14 +357,13 @@ def _deliver_batch(
         digest = payload_hash(fields, related, parent_golden_id)
         if delivery.delivered_version is not None and digest == delivery.delivered_hash:
             _mark_delivered(delivery, golden.version, digest, fields, parent_golden_id, mapping, None)
-            summary.unchanged += 1
             run.unchanged += 1
             updates.append(delivery)
             continue
         if delivery.error_kind == FailureKind.BUSINESS and digest == delivery.attempted_hash:
             # Rejected before with exactly this payload: only a change of the data or the mapping helps.
             delivery.state, delivery.next_attempt_at = DeliveryState.REJECTED, None
-            summary.business += 1
+            run.business += 1
             updates.append(delivery)
             continue
         record = OutboundRecord(
@@ -395,12 +400,14 @@ def _deliver_batch(
 
     finished = timezone.now()
     newly_delivered: list[int] = []
+    held_back = 0  # records the target did not take because it went out: they stay due
     for delivery in batch:
         if delivery.golden_id not in prepared:
             continue
         record, digest, mapping = prepared[delivery.golden_id]
         result = results.get(record.golden_id)
         if result is None:  # not sent: the target went out before its turn
+            held_back += 1
             continue
         if result.ok:
             first_time = delivery.delivered_version is None
@@ -408,7 +415,6 @@ def _deliver_batch(
             _mark_delivered(
                 delivery, record.version, digest, dict(record.fields), record.parent_golden_id, mapping, result
             )
-            summary.delivered += 1
             run.delivered += 1
             if latency is not None:
                 latencies.append(latency)
@@ -418,28 +424,24 @@ def _deliver_batch(
             outage = outage or TargetUnavailable(
                 result.failure.message, code=result.failure.code, resume_after=result.failure.resume_after or 300.0
             )
+            held_back += 1
             continue
         elif result.failure is not None and result.failure.kind == FailureKind.BUSINESS:
             delivery.attempted_hash = digest
             _reject(delivery, result.failure)
-            summary.business += 1
             run.business += 1
         else:
             failure = result.failure or Failure(FailureKind.TECHNICAL, "UNKNOWN", "the connector gave no reason")
             _retry_or_bury(delivery, failure, target.max_attempts)
             if delivery.state == DeliveryState.DEAD:
-                summary.dead += 1
                 run.dead += 1
             else:
-                summary.technical += 1
                 run.technical += 1
         delivery.updated_at = finished
         updates.append(delivery)
 
     _write_results(target, updates, newly_delivered)
-    summary.records += len(batch)
     if latencies:
-        summary.latencies += latencies
         run.latency_p50 = statistics.median(latencies)
         run.latency_max = max(latencies)
         run.latency_sum = sum(latencies)
@@ -447,13 +449,12 @@ def _deliver_batch(
     run.finished_at = timezone.now()
     if outage is not None:
         summary.outage = f"{outage.code}: {outage.message}"
-        run.outage = len(prepared) - len(results)
+        run.outage = held_back
         run.note = summary.outage
         target_pause(target=target, seconds=outage.resume_after, reason=summary.outage)
     if transient is not None:
-        failures = Target.objects.filter(pk=target.pk).values_list("consecutive_failures", flat=True).first() or 0
-        failures += 1
-        Target.objects.filter(pk=target.pk).update(consecutive_failures=failures)
+        Target.objects.filter(pk=target.pk).update(consecutive_failures=F("consecutive_failures") + 1)
+        failures = Target.objects.values_list("consecutive_failures", flat=True).get(pk=target.pk)
         if failures >= OUTAGE_AFTER_TRANSIENT_BATCHES:
             seconds = min(60.0 * 2 ** (failures - OUTAGE_AFTER_TRANSIENT_BATCHES), 3600.0)
             target_pause(target=target, seconds=seconds, reason=f"{failures} failed batches in a row: {transient.code}")
@@ -461,6 +462,7 @@ def _deliver_batch(
     elif results:
         Target.objects.filter(pk=target.pk, consecutive_failures__gt=0).update(consecutive_failures=0)
     DeliveryRun.objects.bulk_create([run])
+    summary.add(run)
     return outage is None
 
 

@@ -151,6 +151,7 @@ def test_refused_credentials_pause_the_target_which_resumes_by_itself(
     target.refresh_from_db()
     assert summary.outage.startswith("HTTP_401") and target.paused_until > timezone.now()
     assert Delivery.objects.get().state == DeliveryState.PENDING  # not counted as an attempt
+    assert DeliveryRun.objects.get().outage == 1  # the run says one record was held back by the outage
     assert relay.target_deliver(target=target).status == "paused"
 
     target.credentials = {"secret": SECRET}
