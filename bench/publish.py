@@ -178,9 +178,7 @@ def publish_child(target_code: str, profile_path: str | None) -> None:
 
     def run() -> None:
         started = time.perf_counter()
-        dispatched = 0
-        while handled := relay.outbox_dispatch():
-            dispatched += handled
+        dispatched = relay.outbox_dispatch_all()
         dispatch_seconds = time.perf_counter() - started
         totals: Counter[str] = Counter()
         statuses: list[str] = []

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from mdm.db import bulk_update_unnest
 from mdm.hierarchies import valid_on
+from mdm.history import bulk_create_tracked
 from mdm.models import (
     OPEN_STATES,
     CrossReference,
@@ -596,8 +597,6 @@ def _write_xrefs(target: Target, delivered: list[Delivery]) -> None:
             system_id=target.system_id, kind=XrefKind.TARGET, golden_id__in=[d.golden_id for d in delivered]
         ).values_list("golden_id", "external_id")
     )
-    from mdm.history import bulk_create_tracked
-
     new = [
         CrossReference(
             golden_id=d.golden_id,
@@ -618,19 +617,12 @@ def _write_xrefs(target: Target, delivered: list[Delivery]) -> None:
         bulk_create_tracked([x for x in new if (x.entity_type, x.external_id) not in taken], CrossReference)
 
 
-def relay_once(*, budget_seconds: float = 50.0) -> dict[str, Any]:
-    """Dispatch all pending outbox events, then deliver to every target with due work (the beat task's body)."""
-    dispatched = 0
-    while True:
-        handled = outbox_dispatch()
-        dispatched += handled
-        if handled < DISPATCH_CHUNK:
-            break
-    summaries = {}
-    for target in Target.objects.filter(is_active=True):
-        if Delivery.objects.filter(target=target, state__in=OPEN_STATES, next_attempt_at__lte=timezone.now()).exists():
-            summaries[target.code] = target_deliver(target=target, budget_seconds=budget_seconds)
-    return {"dispatched": dispatched, "targets": summaries}
+def outbox_dispatch_all() -> int:
+    """Dispatch until no pending event is left (the relay task and `manage.py publish`); returns events handled."""
+    total = 0
+    while (handled := outbox_dispatch()) > 0:
+        total += handled
+    return total
 
 
 def targets_with_due_work() -> list[int]:
@@ -642,8 +634,3 @@ def targets_with_due_work() -> list[int]:
         .filter(Q(paused_until__isnull=True) | Q(paused_until__lte=now))
         .values_list("pk", flat=True)
     )
-
-
-def publishing_settings() -> dict[str, Any]:
-    """The relay's knobs from settings (for the admin and the docs)."""
-    return {"nudge": settings.MDM_PUBLISH_NUDGE, "client_name": settings.MDM_PUBLISH_CLIENT_NAME}

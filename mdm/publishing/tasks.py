@@ -16,12 +16,7 @@ DELIVER_BUDGET_SECONDS = 50.0
 @shared_task(acks_late=True, ignore_result=True)
 def relay() -> int:
     """Dispatch pending outbox events, then start a delivery task for every target with due work."""
-    dispatched = 0
-    while True:
-        handled = relay_service.outbox_dispatch()
-        dispatched += handled
-        if handled < relay_service.DISPATCH_CHUNK:
-            break
+    dispatched = relay_service.outbox_dispatch_all()
     for target_id in relay_service.targets_with_due_work():
         deliver.delay(target_id)
     return dispatched

@@ -22,9 +22,7 @@ class Command(BaseCommand):
             if unknown:
                 raise CommandError(f"no active target named {', '.join(unknown)}")
             targets = [t for t in targets if t.code in options["target"]]
-        dispatched = 0
-        while (handled := relay.outbox_dispatch()) > 0:
-            dispatched += handled
+        dispatched = relay.outbox_dispatch_all()
         self.stdout.write(f"outbox: {dispatched} events dispatched")
         for target in targets:
             summary = relay.target_deliver(target=target, budget_seconds=options["budget"])
