@@ -88,13 +88,15 @@ class TargetListView(HubAPIView):
 
     @extend_schema(responses=TargetSerializer(many=True))
     def get(self, request: Request) -> Response:
-        numbers = {row["target"]: row for row in backlog()["targets"]}
+        state = backlog()
+        numbers = {row["target"]: row for row in state["targets"]}
         rows = []
         for target in Target.objects.order_by("code"):
             row = TargetSerializer(target).data
             row["backlog"] = numbers.get(target.code, {"due": 0, "oldest_seconds": 0.0, "rejected": 0, "dead": 0})
             rows.append(row)
-        return Response({"outbox": backlog(), "targets": rows})
+        outbox = {key: value for key, value in state.items() if key != "targets"}
+        return Response({"outbox": outbox, "targets": rows})
 
 
 class DeliveryListView(HubAPIView):

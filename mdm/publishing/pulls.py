@@ -84,7 +84,7 @@ def _same(left: Any, right: Any) -> bool:
         if isinstance(value, str):
             stripped = value.strip()
             try:
-                return float(stripped) if stripped.replace(".", "", 1).isdigit() else stripped
+                return float(stripped)  # "12.50" as read back against 12.5 as sent
             except ValueError:
                 return stripped
         return value

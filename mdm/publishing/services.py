@@ -9,7 +9,6 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from mdm.context import acting
 from mdm.models import EXCEPTION_STATES, Delivery, DeliveryState, FieldMapping, GoldenRecord, Target
 from mdm.publishing.connectors import connector_for, target_config
 from mdm.publishing.relay import deliveries_requeue, target_pause, target_resume
@@ -35,15 +34,6 @@ def target_test_connection(*, target: Target) -> list[str]:
         return connector.test_connection()
     except Exception as exc:  # a broken configuration must come back as a message, never a 500
         return [f"{type(exc).__name__}: {exc}"]
-
-
-def target_credentials_set(*, target: Target, credentials: dict[str, str], actor: AbstractBaseUser) -> None:
-    """Replace a target's credentials (stored encrypted; history shows that they changed, never what they are)."""
-    if not isinstance(credentials, dict) or not all(isinstance(v, str) for v in credentials.values()):
-        raise PublishingError("credentials", "a JSON object of names to string values")
-    with acting(actor, "credentials changed"):
-        target.credentials = credentials
-        target.save(update_fields=["credentials_encrypted", "updated_at"])
 
 
 def field_mapping_publish(
