@@ -92,7 +92,8 @@ def test_targets_list_shows_the_backlog(steward_client: Any, rejected: Delivery)
     body = steward_client.get("/api/v1/publishing/targets/").json()
     (target,) = body["targets"]
     assert target["code"] == "erp-hook" and target["backlog"]["rejected"] == 1
-    assert body["outbox"] == {"outbox_pending": 0, "outbox_oldest_seconds": 0.0}
+    assert body["outbox"].keys() == {"outbox_pending", "outbox_oldest_seconds"}
+    assert body["outbox"]["outbox_pending"] == 1  # the ingest's event, not yet dispatched
 
 
 def test_metrics_in_prometheus_format(client: Any, rejected: Delivery, settings: Any) -> None:
