@@ -23,7 +23,7 @@ from mdm.models import (
     PullWatermark,
     Target,
 )
-from mdm.publishing.pulls import target_pull
+from mdm.publishing.pulls import target_pulls
 from mdm.publishing.services import (
     PublishingError,
     deliveries_replay,
@@ -151,17 +151,10 @@ class TargetAdmin(SimpleHistoryAdmin):
     @admin.action(description="Pull changes now")
     def pull_now(self, request: HttpRequest, queryset: QuerySet[Target]) -> None:
         for target in queryset:
-            for entity_type in target.entity_types or []:
-                try:
-                    result = target_pull(target=target, entity_type=entity_type)
-                except Exception as exc:
-                    self.message_user(request, f"{target.code}/{entity_type}: {exc}", messages.ERROR)
-                    continue
-                self.message_user(
-                    request,
-                    f"{target.code}/{entity_type}: read {result.read}, our own echo {result.echoes}, "
-                    f"ingested {result.ingested} {result.outcomes}",
-                )
+            for entity_type, outcome in target_pulls(target):
+                failed = isinstance(outcome, Exception)
+                text = f"{target.code}/{entity_type}: {outcome}" if failed else str(outcome)
+                self.message_user(request, text, messages.ERROR if failed else messages.INFO)
 
 
 class FieldMappingForm(forms.ModelForm):

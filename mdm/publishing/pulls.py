@@ -56,6 +56,12 @@ class PullSummary:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     watermark: str | None = None
 
+    def __str__(self) -> str:
+        return (
+            f"{self.target}/{self.entity_type}: read {self.read}, our own echo {self.echoes}, "
+            f"ingested {self.ingested} {self.outcomes}; watermark {self.watermark}"
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "read": self.read,
@@ -239,14 +245,22 @@ def _payloads(
     return payloads, born_here
 
 
+def target_pulls(target: Target) -> Iterator[tuple[str, "PullSummary | Exception"]]:
+    """Pull each entity type a target receives; one type's trouble is reported and does not stop the others."""
+    for entity_type in target.entity_types or []:
+        try:
+            yield entity_type, target_pull(target=target, entity_type=entity_type)
+        except Exception as exc:
+            logger.exception("pull failed", extra={"target": target.code, "entity_type": entity_type})
+            yield entity_type, exc
+
+
 def pull_all() -> dict[str, dict[str, Any]]:
     """Pull every entity type of every target with pulls on (the beat task's body)."""
     results: dict[str, dict[str, Any]] = {}
     for target in Target.objects.filter(is_active=True, pull_enabled=True).select_related("system"):
-        for entity_type in target.entity_types or []:
-            try:
-                results[f"{target.code}/{entity_type}"] = target_pull(target=target, entity_type=entity_type).as_dict()
-            except Exception as exc:  # one target's trouble must not stop the others' pulls
-                logger.exception("pull failed", extra={"target": target.code, "entity_type": entity_type})
-                results[f"{target.code}/{entity_type}"] = {"error": f"{type(exc).__name__}: {exc}"}
+        for entity_type, outcome in target_pulls(target):
+            key = f"{target.code}/{entity_type}"
+            is_error = isinstance(outcome, Exception)
+            results[key] = {"error": f"{type(outcome).__name__}: {outcome}"} if is_error else outcome.as_dict()
     return results

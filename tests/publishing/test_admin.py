@@ -54,3 +54,10 @@ def test_test_connection_action_says_what_is_wrong(admin_client: Client, target:
         "/admin/mdm/target/", {"action": "test_connection", "_selected_action": [target.pk]}, follow=True
     )
     assert "unreachable" in down.content.decode()
+
+
+def test_pull_now_reports_each_entity_type(admin_client: Client, target: Target) -> None:
+    page = admin_client.post(
+        "/admin/mdm/target/", {"action": "pull_now", "_selected_action": [target.pk]}, follow=True
+    ).content.decode()
+    assert "Warehouse/customer:" in page and "has no source system to ingest pulled records as" in page

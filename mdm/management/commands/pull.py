@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from mdm.models import Target
-from mdm.publishing.pulls import target_pull
+from mdm.publishing.pulls import target_pulls
 
 
 class Command(BaseCommand):
@@ -22,12 +22,7 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"no active target named {', '.join(missing)}")
         for target in targets:
-            for entity_type in target.entity_types or []:
-                try:
-                    summary = target_pull(target=target, entity_type=entity_type)
-                except ValueError as exc:
-                    raise CommandError(str(exc)) from exc
-                self.stdout.write(
-                    f"{target.code}/{entity_type}: read {summary.read}, our own echo {summary.echoes}, "
-                    f"ingested {summary.ingested} {summary.outcomes}; watermark {summary.watermark}"
-                )
+            for entity_type, outcome in target_pulls(target):
+                if isinstance(outcome, Exception):
+                    raise CommandError(f"{target.code}/{entity_type}: {outcome}")
+                self.stdout.write(str(outcome))
