@@ -16,6 +16,8 @@ from django.db import models
 from mdm.models.base import TimestampedModel, tracked_history
 from mdm.models.golden import EntityType, GoldenRecord
 from mdm.models.systems import System
+from mdm.publishing.secrets import decrypt_credentials, encrypt_credentials
+from mdm.publishing.subscription import subscription_errors
 
 
 class TargetKind(models.TextChoices):
@@ -112,8 +114,6 @@ class Target(TimestampedModel):
             errors["entity_types"] = f"unknown entity types: {', '.join(unknown)}"
         if not isinstance(self.options, dict):
             errors["options"] = "a JSON object"
-        from mdm.publishing.subscription import subscription_errors
-
         problems = subscription_errors(self.subscription)
         if problems:
             errors["subscription"] = "; ".join(problems)
@@ -123,14 +123,10 @@ class Target(TimestampedModel):
     @property
     def credentials(self) -> dict[str, str]:
         """The decrypted credentials (client secrets, tokens, private keys)."""
-        from mdm.publishing.secrets import decrypt_credentials
-
         return decrypt_credentials(self.credentials_encrypted)
 
     @credentials.setter
     def credentials(self, value: dict[str, str]) -> None:
-        from mdm.publishing.secrets import encrypt_credentials
-
         self.credentials_encrypted = encrypt_credentials(value)
 
 
