@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db.models import Model
 
-from mdm.models import Customer, EntityType, GoldenRecord, GoldenStatus, Product
+from mdm.models import Customer, EntityType, FieldMapping, GoldenRecord, GoldenStatus, Product, Target
 
 VIRTUAL = {"golden_id", "version", "record_status", "survivor_id"}
 _EXPRESSION_KEYS = {"const", "attr", "equals", "map", "default"}
@@ -96,6 +96,14 @@ def mapping_errors(entity_type: str, fields: Any, related: Any, inbound: Any) ->
     else:
         errors["inbound"] = "a JSON object in the source contract's shape"
     return errors
+
+
+def latest_mappings(target: Target) -> dict[str, FieldMapping]:
+    """The mapping in force for each entity type of a target: its newest version."""
+    latest: dict[str, FieldMapping] = {}
+    for mapping in FieldMapping.objects.filter(target=target).order_by("entity_type", "-version"):
+        latest.setdefault(mapping.entity_type, mapping)
+    return latest
 
 
 def _lookup(values: Mapping[str, Any], path: str) -> Any:

@@ -26,7 +26,6 @@ from mdm.ingest import ingest
 from mdm.models import (
     CrossReference,
     Delivery,
-    FieldMapping,
     GoldenRecord,
     PullWatermark,
     SourceRecord,
@@ -35,7 +34,7 @@ from mdm.models import (
 )
 from mdm.publishing.connectors import connector_for, target_config
 from mdm.publishing.connectors.base import PulledRecord
-from mdm.publishing.mapping import inbound_fields, inbound_payload
+from mdm.publishing.mapping import inbound_fields, inbound_payload, latest_mappings
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +122,7 @@ def target_pull(*, target: Target, entity_type: str) -> PullSummary:
     summary = PullSummary(target=target.code, entity_type=entity_type)
     if target.system is None:
         raise ValueError(f"target '{target.code}' has no source system to ingest pulled records as")
-    mapping = FieldMapping.objects.filter(target=target, entity_type=entity_type).order_by("-version").first()
+    mapping = latest_mappings(target).get(entity_type)
     if mapping is None or not mapping.inbound:
         raise ValueError(f"target '{target.code}' has no inbound mapping for {entity_type}")
     watermark, _ = PullWatermark.objects.get_or_create(target=target, entity_type=entity_type)

@@ -59,7 +59,7 @@ from mdm.publishing.connectors.base import (
     TargetUnavailable,
     TransientError,
 )
-from mdm.publishing.mapping import apply_mapping, golden_values, payload_hash
+from mdm.publishing.mapping import apply_mapping, golden_values, latest_mappings, payload_hash
 from mdm.publishing.subscription import subscribed
 
 logger = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ def target_deliver(*, target: Target, budget_seconds: float = 50.0, max_batches:
             summary.outage = f"CONFIGURATION: {type(exc).__name__}: {exc}"
             target_pause(target=target, seconds=300, reason=summary.outage)
             return summary
-        mappings = _latest_mappings(target)
+        mappings = latest_mappings(target)
         while time.monotonic() < deadline and (max_batches is None or summary.batches < max_batches):
             batch = _claim(target)
             if not batch:
@@ -246,13 +246,6 @@ def target_deliver(*, target: Target, budget_seconds: float = 50.0, max_batches:
     finally:
         _release(target, token)
     return summary
-
-
-def _latest_mappings(target: Target) -> dict[str, FieldMapping]:
-    latest: dict[str, FieldMapping] = {}
-    for mapping in FieldMapping.objects.filter(target=target).order_by("entity_type", "-version"):
-        latest.setdefault(mapping.entity_type, mapping)
-    return latest
 
 
 def _claim(target: Target) -> list[Delivery]:

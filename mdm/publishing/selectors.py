@@ -10,13 +10,12 @@ from mdm.models import (
     EXCEPTION_STATES,
     OPEN_STATES,
     Delivery,
-    FieldMapping,
     GoldenRecord,
     OutboxEvent,
     OutboxStatus,
     Target,
 )
-from mdm.publishing.mapping import apply_mapping, golden_values
+from mdm.publishing.mapping import apply_mapping, golden_values, latest_mappings
 from mdm.publishing.subscription import subscribed
 
 
@@ -97,12 +96,8 @@ def change_impact(golden: GoldenRecord, new_values: dict[str, Any]) -> list[dict
     current = golden_values([golden])[golden.pk]
     proposed = {**current, **new_values}
     impact = []
-    for target in Target.objects.filter(is_active=True).order_by("code"):
-        if golden.entity_type not in (target.entity_types or []):
-            continue
-        mapping = (
-            FieldMapping.objects.filter(target=target, entity_type=golden.entity_type).order_by("-version").first()
-        )
+    for target in targets_for([golden.entity_type]):
+        mapping = latest_mappings(target).get(golden.entity_type)
         if mapping is None:
             continue
         before, after = apply_mapping(mapping.fields, current), apply_mapping(mapping.fields, proposed)
