@@ -661,6 +661,10 @@ def test_control_api(sim: SalesforceSimulator, sf: Salesforce, http: requests.Se
     faults = http.post(f"{control}/faults", json={"error_rate": 1, "reject_names_containing": ["X"]}).json()
     assert faults["error_rate"] == 1.0 and sim.faults.reject_names_containing == ("X",)
     assert http.post(f"{control}/faults", json={"colour": 1}).status_code == 400
+    # Values are checked by type and range, not coerced: a rate above 1 or a dict for a list is refused.
+    assert http.post(f"{control}/faults", json={"unavailable_rate": 2}).status_code == 400
+    assert http.post(f"{control}/faults", json={"reject_names_containing": {"X": 1}}).status_code == 400
+    assert sim.faults.unavailable_rate == 0.0 and sim.faults.reject_names_containing == ("X",)
     with pytest.raises(SalesforceMalformedRequest):
         sf.Account.upsert(f"{GOLDEN}/G-2", {"Name": "Acme"})
     http.post(f"{control}/faults", json={"error_rate": 0})

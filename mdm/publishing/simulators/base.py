@@ -7,13 +7,15 @@ benchmarks can assert how many API calls a publish used.
 """
 
 import json
+import random
 import ssl
 import threading
 import time
+import types
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -171,3 +173,66 @@ class SimulatorServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class FaultDice:
+    """A simulator's fault draws: random.Random(seed), restarted when the seed changes or on restart(), so the same
+    faults and calls give the same failures. A fault that is off draws nothing, so one fault alone depends only on the
+    seed and the calls. Not locked: the simulator draws under its own lock."""
+
+    def __init__(self) -> None:
+        self._rng: random.Random | None = None
+        self._seed: int | None = None
+
+    def restart(self) -> None:
+        """Start over from the seed on the next draw (a new fault set, a reset)."""
+        self._rng = None
+
+    def draw(self, rate: float, seed: int) -> bool:
+        """Whether the fault strikes this time, with probability `rate`."""
+        if rate <= 0:
+            return False
+        if self._rng is None or self._seed != seed:
+            self._rng, self._seed = random.Random(seed), seed
+        return self._rng.random() < rate
+
+
+def fault_changes(faults_type: type, changes: Any) -> dict[str, Any]:
+    """The fields of a faults dataclass that a control API request sets, each checked against the field's type
+    (float, int, bool, tuple of str, optionally None); a `*_rate` must lie in [0, 1]. Raises ValueError naming what
+    is wrong, for a 400."""
+    if not isinstance(changes, dict):
+        raise ValueError(f"send a JSON object of {faults_type.__name__} fields")
+    hints = get_type_hints(faults_type)
+    known = {f.name for f in fields(faults_type)}
+    unknown = set(changes) - known
+    if unknown:
+        raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+    checked: dict[str, Any] = {}
+    for name, value in changes.items():
+        hint = hints[name]
+        optional = get_origin(hint) is types.UnionType and type(None) in get_args(hint)
+        kind = next(arg for arg in get_args(hint) if arg is not type(None)) if optional else hint
+        if value is None and optional:
+            checked[name] = None
+        elif kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false")
+            checked[name] = value
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer")
+            checked[name] = value
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+                raise ValueError(f"{name} must be a non-negative number")
+            if name.endswith("_rate") and value > 1:
+                raise ValueError(f"{name} must be between 0 and 1")
+            checked[name] = float(value)
+        elif get_origin(kind) is tuple:
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise ValueError(f"{name} must be a list of strings")
+            checked[name] = tuple(value)
+        else:  # a field type this checker does not know: a simulator bug, not the caller's
+            raise TypeError(f"{faults_type.__name__}.{name} has a type the control API cannot set: {hint}")
+    return checked

@@ -13,12 +13,11 @@ code names marked "our choice" below are not documented by Oracle.
 """
 
 import json
-import random
 import re
 import secrets
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from types import SimpleNamespace
@@ -33,7 +32,7 @@ from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
 from mdm.publishing.simulators import suiteql
-from mdm.publishing.simulators.base import Request, Response, SimulatorServer
+from mdm.publishing.simulators.base import FaultDice, Request, Response, SimulatorServer, fault_changes
 from mdm.publishing.simulators.tls import LocalTLS
 
 REST = "/services/rest"
@@ -209,6 +208,7 @@ class NetSuiteSimulator(SimulatorServer):
         self.m2m_certificate_id = m2m_certificate_id  # when set, the assertion's kid must name it
         self._m2m_key = _public_key(m2m_public_key_pem) if m2m_public_key_pem else None
         self.concurrency_limit = concurrency_limit
+        self._dice = FaultDice()
         self.faults = faults or NetSuiteFaults()
         self._in_flight = 0  # not part of a reset: requests may be in flight while a test resets
         self._reset_state()
@@ -228,8 +228,7 @@ class NetSuiteSimulator(SimulatorServer):
             self._tokens_issued = 0
             self._max_in_flight = 0
             self._rejected_for_concurrency = 0
-            self._rng_for, self._rng_seed = self.faults, self.faults.seed
-            self._rng = random.Random(self._rng_seed)
+            self._dice.restart()
             self.login_audit_trail: list[str] = []  # why each refused login was refused, as NetSuite's UI shows
             now = self._stamp()
             self._store["subsidiary"]["1"] = {
@@ -246,6 +245,17 @@ class NetSuiteSimulator(SimulatorServer):
             self.faults = NetSuiteFaults()
             self._reset_state()
             self.calls.clear()
+
+    @property
+    def faults(self) -> NetSuiteFaults:
+        """The faults in force; change them in place or assign new NetSuiteFaults (the draws restart from the seed)."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, value: NetSuiteFaults) -> None:
+        with self._lock:
+            self._faults = value
+            self._dice.restart()
 
     def _now(self) -> datetime:
         return datetime.now(UTC) + self._clock_offset
@@ -385,7 +395,7 @@ class NetSuiteSimulator(SimulatorServer):
             return Response.json(200, asdict(self.faults))
         if action == "faults" and request.method == "POST":
             try:
-                self.faults = _control_faults(self.faults, request.json())
+                self.faults = replace(self.faults, **fault_changes(NetSuiteFaults, request.json()))
             except ValueError as exc:
                 return Response.json(400, {"error": str(exc)})
             return Response.json(200, asdict(self.faults))
@@ -595,11 +605,7 @@ class NetSuiteSimulator(SimulatorServer):
             detail = "An external ID in a URL may contain only letters, digits, underscores and hyphens."
             raise NetSuiteError(400, "INVALID_PARAMETER", detail, errorUrl=request.path)
         with self._lock:
-            # The draws restart from the seed whenever the seed changes or the faults are replaced.
-            if self.faults is not self._rng_for or self.faults.seed != self._rng_seed:
-                self._rng_for, self._rng_seed = self.faults, self.faults.seed
-                self._rng = random.Random(self._rng_seed)
-            unlucky = self.faults.error_rate > 0 and self._rng.random() < self.faults.error_rate
+            unlucky = self._dice.draw(self.faults.error_rate, self.faults.seed)
         if unlucky:
             # Oracle does not document a 503 body; ours has the usual shape and an error ID, as 5xx answers do.
             detail = f"An unexpected error occurred. Error ID: {secrets.token_hex(8)}"
@@ -888,34 +894,3 @@ def _envelope(base: str, limit: int, offset: int, total: int, items: list[dict])
         "offset": offset,
         "totalResults": total,
     }
-
-
-def _control_faults(faults: NetSuiteFaults, changes: Any) -> NetSuiteFaults:
-    """Apply JSON changes to the faults, with the types checked; raises ValueError."""
-    if not isinstance(changes, dict):
-        raise ValueError("send a JSON object of NetSuiteFaults fields")
-    known = {f.name for f in fields(NetSuiteFaults)}
-    unknown = set(changes) - known
-    if unknown:
-        raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
-    values = asdict(faults)
-    for name, value in changes.items():
-        if name in ("error_rate", "latency_ms"):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number")
-            if name == "error_rate" and value > 1:
-                raise ValueError("error_rate must be between 0 and 1")
-            values[name] = float(value)
-        elif name == "seed":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError("seed must be an integer")
-            values[name] = value
-        elif name == "expire_tokens":
-            if not isinstance(value, bool):
-                raise ValueError("expire_tokens must be true or false")
-            values[name] = value
-        else:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ValueError("reject_names_containing must be a list of strings")
-            values[name] = tuple(value)
-    return NetSuiteFaults(**values)

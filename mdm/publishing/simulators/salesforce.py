@@ -23,7 +23,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Any
 from urllib.parse import unquote
@@ -31,7 +31,7 @@ from urllib.parse import unquote
 import jwt
 
 from . import soql
-from .base import Request, Response, SimulatorServer
+from .base import FaultDice, Request, Response, SimulatorServer, fault_changes
 from .soql import parse_datetime, sf_datetime
 from .tls import LocalTLS
 
@@ -425,8 +425,7 @@ class SalesforceSimulator(SimulatorServer):
         self.ui_user_id = salesforce_id("005", 2)  # a person editing in the Salesforce UI
         self._state = threading.RLock()  # one lock around the store, sessions, jobs, cursors and counters
         self._faults = faults or SalesforceFaults()
-        self._rng = random.Random()
-        self._rng_seed: int | None = None  # the seed self._rng was made from; None: reseed on the next draw
+        self._dice = FaultDice()
         self._sessions: dict[str, _Session] = {}
         self._reset_state()
 
@@ -441,15 +440,10 @@ class SalesforceSimulator(SimulatorServer):
     def faults(self, value: SalesforceFaults) -> None:
         with self._state:
             self._faults = value
-            self._rng_seed = None  # reseed on the next draw, so a new fault set repeats from its seed
+            self._dice.restart()  # a new fault set repeats from its seed
 
     def _draw(self, rate: float) -> bool:
-        if rate <= 0:
-            return False  # a fault that is off draws nothing, so one fault alone depends only on seed and calls
-        if self._rng_seed != self._faults.seed:
-            self._rng = random.Random(self._faults.seed)
-            self._rng_seed = self._faults.seed
-        return self._rng.random() < rate
+        return self._dice.draw(rate, self._faults.seed)
 
     def _reset_state(self) -> None:
         with self._state:
@@ -466,7 +460,7 @@ class SalesforceSimulator(SimulatorServer):
             self._last_stamp: datetime.datetime | None = None
             for session in self._sessions.values():
                 session.calls = 0
-            self._rng_seed = None
+            self._dice.restart()
             stamp = self._stamp()
             standard = {spec.name: spec.default for spec in self.schema["Pricebook2"].fields}
             standard.update(
@@ -1631,7 +1625,7 @@ class SalesforceSimulator(SimulatorServer):
                 return Response.json(200, self.stats())
             if parts == ["faults"] and request.method in ("GET", "POST"):
                 if request.method == "POST":
-                    self._set_faults(request.json())
+                    self._set_faults(fault_changes(SalesforceFaults, request.json()))
                 return Response.json(200, asdict(self.faults))
             if parts == ["reset"] and request.method == "POST":
                 self.reset()
@@ -1649,29 +1643,12 @@ class SalesforceSimulator(SimulatorServer):
             return Response.json(400, {"error": str(error)})
         return Response.json(404, {"error": f"no simulator resource {request.method} {request.path}"})
 
-    def _set_faults(self, changes: Any) -> None:
-        if not isinstance(changes, dict):
-            raise ValueError("faults must be a JSON object")
-        known = {f.name for f in fields(SalesforceFaults)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
-        checked: dict[str, Any] = {}
-        for name, value in changes.items():
-            if name in ("error_rate", "unavailable_rate", "latency_ms"):
-                checked[name] = float(value)
-            elif name in ("limit_after_calls", "expire_sessions_after_calls"):
-                checked[name] = None if value is None else int(value)
-            elif name == "seed":
-                checked[name] = int(value)
-            else:
-                if isinstance(value, str) or not all(isinstance(term, str) for term in value):
-                    raise ValueError("reject_names_containing must be a list of strings")
-                checked[name] = tuple(value)
+    def _set_faults(self, checked: dict[str, Any]) -> None:
+        """Change the faults in force in place (a caller may hold them); the draws restart from the seed."""
         with self._state:
             for name, value in checked.items():
                 setattr(self._faults, name, value)
-            self._rng_seed = None  # a new fault set repeats from its seed
+            self._dice.restart()
 
 
 def _attributes(sobject: str, record_id: str, version: str) -> dict[str, str]:
