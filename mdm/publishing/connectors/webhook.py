@@ -100,7 +100,8 @@ class WebhookConnector:
         problem = private_address_problem(self.config.base_url)
         if problem:
             raise TargetUnavailable(problem, code="ADDRESS_NOT_ALLOWED", resume_after=3600)
-        size = int(self.config.options.get("events_per_request", 100))
+        # At least one: 0 would fail in range(), and a negative size would silently post nothing and return no results.
+        size = max(1, int(self.config.options.get("events_per_request", 100)))
         results: list[DeliveryResult] = []
         for start in range(0, len(records), size):
             chunk = records[start : start + size]
