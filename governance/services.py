@@ -330,19 +330,29 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
     }
     if not changes:
         raise StewardError("nothing would change: the golden record already says this")
-    needs_approval = _needs_approval(golden, sorted(changes))
+    return _file_change(
+        actor,
+        reason,
+        _needs_approval(golden, sorted(changes)),
+        entity_type=golden.entity_type,
+        golden=golden,
+        base_version=golden.version,
+        changes=changes,
+        impact=_impact(golden, sorted(changes), {name: change["after"] for name, change in changes.items()}),
+    )
+
+
+def _file_change(actor: AbstractBaseUser, reason: str, needs_approval: bool, **fields: Any) -> ChangeRequest:
+    """Record a proposed change; when the policy needs no second person, apply it at once, under the same locks
+    and staleness check an approval takes (what was read to make the proposal must still hold)."""
     with acting(actor, reason), transaction.atomic():
         request = ChangeRequest.objects.create(
-            entity_type=golden.entity_type,
-            golden=golden,
-            base_version=golden.version,
-            changes=changes,
-            impact=_impact(golden, sorted(changes), {name: change["after"] for name, change in changes.items()}),
-            reason=reason[:255],
-            needs_approval=needs_approval,
-            requested_by=actor,
+            **fields, reason=reason[:255], needs_approval=needs_approval, requested_by=actor
         )
         if not needs_approval:
+            why = _stale_because(request)
+            if why:
+                raise StewardError(f"{why}; try again", "conflict")
             _apply_change(request, actor, "applied directly: the approval policy needs no second person")
     return request
 
@@ -363,19 +373,19 @@ def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: Abstract
     ).first()
     if pending is not None:
         raise StewardError(f"this merge already waits for approval (change request {pending.pk})", "conflict")
-    with acting(actor, reason):
-        return ChangeRequest.objects.create(
-            kind=ChangeKind.MERGE,
-            entity_type=merged.entity_type,
-            golden=merged,
-            survivor=survivor,
-            base_version=merged.version,
-            survivor_version=survivor.version,
-            changes={"merged_into": {"before": None, "after": survivor.golden_id}},
-            impact=_impact(merged, ["status", "merged_into"]),
-            reason=reason[:255],
-            requested_by=actor,
-        )
+    return _file_change(
+        actor,
+        reason,
+        True,
+        kind=ChangeKind.MERGE,
+        entity_type=merged.entity_type,
+        golden=merged,
+        survivor=survivor,
+        base_version=merged.version,
+        survivor_version=survivor.version,
+        changes={"merged_into": {"before": None, "after": survivor.golden_id}},
+        impact=_impact(merged, ["status", "merged_into"]),
+    )
 
 
 def _apply_change(request: ChangeRequest, approver: AbstractBaseUser, comment: str) -> None:
@@ -614,27 +624,19 @@ def hierarchy_change_propose(
         before = _edge_state(ending)
         changes = {"edge": {"before": before, "after": {**before, "valid_to": valid_to.isoformat()}}}
     _pending_conflict(kind=ChangeKind.HIERARCHY, hierarchy=hierarchy_type, golden=child)
-    needs_approval = _policy(hierarchy_type.entity_type).hierarchy_edits == HierarchyApproval.ALWAYS
-    with acting(actor, reason), transaction.atomic():
-        request = ChangeRequest.objects.create(
-            kind=ChangeKind.HIERARCHY,
-            entity_type=hierarchy_type.entity_type,
-            golden=child,
-            parent=parent,
-            hierarchy=hierarchy_type,
-            edge=ending,
-            changes=changes,
-            impact=_impact(child, [f"parent:{hierarchy_type.code}"]),
-            reason=reason[:255],
-            needs_approval=needs_approval,
-            requested_by=actor,
-        )
-        if not needs_approval:
-            why = _hierarchy_stale_because(request)  # under the child's lock: what was checked above still holds
-            if why:
-                raise StewardError(f"{why}; try again", "conflict")
-            _apply_change(request, actor, "applied directly: the approval policy needs no second person")
-    return request
+    return _file_change(
+        actor,
+        reason,
+        _policy(hierarchy_type.entity_type).hierarchy_edits == HierarchyApproval.ALWAYS,
+        kind=ChangeKind.HIERARCHY,
+        entity_type=hierarchy_type.entity_type,
+        golden=child,
+        parent=parent,
+        hierarchy=hierarchy_type,
+        edge=ending,
+        changes=changes,
+        impact=_impact(child, [f"parent:{hierarchy_type.code}"]),
+    )
 
 
 def _proposed_edge(request: ChangeRequest) -> HierarchyEdge:
@@ -725,24 +727,16 @@ def rule_change_propose(
         raise StewardError("nothing would change: the rule already says this")
     _pending_conflict(kind=ChangeKind.OWNERSHIP_RULE, entity_type=entity_type, attribute=attribute)
     governed = GoldenRecord.objects.filter(entity_type=entity_type, status=GoldenStatus.ACTIVE).count()
-    needs_approval = _policy(entity_type).ownership_rules == RuleApproval.ALWAYS
-    with acting(actor, reason), transaction.atomic():
-        request = ChangeRequest.objects.create(
-            kind=ChangeKind.OWNERSHIP_RULE,
-            entity_type=entity_type,
-            attribute=attribute,
-            changes={name: {"before": before[name], "after": after[name]} for name in ("systems", "fallback")},
-            impact={"fields": [attribute], "records": governed},
-            reason=reason[:255],
-            needs_approval=needs_approval,
-            requested_by=actor,
-        )
-        if not needs_approval:
-            why = _rule_stale_because(request)  # under the rule's lock: what was read above still holds
-            if why:
-                raise StewardError(f"{why}; try again", "conflict")
-            _apply_change(request, actor, "applied directly: the approval policy needs no second person")
-    return request
+    return _file_change(
+        actor,
+        reason,
+        _policy(entity_type).ownership_rules == RuleApproval.ALWAYS,
+        kind=ChangeKind.OWNERSHIP_RULE,
+        entity_type=entity_type,
+        attribute=attribute,
+        changes={name: {"before": before[name], "after": after[name]} for name in ("systems", "fallback")},
+        impact={"fields": [attribute], "records": governed},
+    )
 
 
 def _rule_stale_because(request: ChangeRequest) -> str:
