@@ -50,6 +50,7 @@ AUDITED: list[type[Model]] = [
 KINDS = {"+": "created", "~": "changed", "-": "deleted"}
 SIDES = ("before", "after")
 SKIPPED = {"updated_at", "created_at", "lineage", "payload", "standardised", "payload_hash"}
+TIMELINE_ROWS = 500  # per model, on a golden record's timeline
 COLUMNS = ["when", "what", "object", "golden_record", "change", "who", "why", "correlation_id", "changes"]
 
 
@@ -161,8 +162,9 @@ def golden_timeline(golden: GoldenRecord) -> list[AuditEntry]:
     ]
     entries: list[AuditEntry] = []
     for model, where in related:
-        rows = model.history.filter(**where).select_related("history_user").order_by("history_date", "history_id")
-        entries.extend(_entries(model, rows[:500]))
+        # The newest rows of each model (the page shows newest first), read back oldest first for the diffs.
+        rows = model.history.filter(**where).select_related("history_user").order_by("-history_date", "-history_id")
+        entries.extend(_entries(model, reversed(rows[:TIMELINE_ROWS])))
     return sorted(entries, key=lambda entry: entry.when, reverse=True)
 
 

@@ -41,6 +41,29 @@ def test_the_timeline_tells_who_changed_what_and_why(salesforce: System, custome
     assert "customer called" in page and "same firm" in page and "nw.example" in page
 
 
+def test_the_timeline_keeps_the_newest_changes_of_a_busy_record(
+    salesforce: System, customer_steward: Any, monkeypatch: Any
+) -> None:
+    golden = goldens(salesforce)[0]
+    for website in ("one.example", "two.example", "three.example"):
+        change_propose(
+            golden_id=golden.golden_id,
+            attributes={"website": f"https://{website}"},
+            actor=customer_steward,
+            reason=f"now {website}",
+        )
+    monkeypatch.setattr("governance.audit.TIMELINE_ROWS", 2)
+    edits = [
+        change
+        for entry in golden_timeline(golden)
+        if entry.what == "customer"
+        for change in entry.changes
+        if change["field"] == "website"
+    ]
+    assert edits[0] == {"field": "website", "before": "two.example", "after": "three.example"}
+    assert all(change["after"] != "one.example" for change in edits)  # beyond the limit: the oldest is left out
+
+
 def test_values_as_of_a_past_date(salesforce: System, customer_steward: Any) -> None:
     golden = goldens(salesforce)[0]
     yesterday = (timezone.localdate() - datetime.timedelta(days=1)).isoformat()
