@@ -8,7 +8,7 @@ the database, single saves through simple-history), so there is no second log to
 import csv
 import dataclasses
 import datetime
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -168,13 +168,26 @@ def golden_timeline(golden: GoldenRecord) -> list[AuditEntry]:
     return sorted(entries, key=lambda entry: entry.when, reverse=True)
 
 
-def write_csv(entries: Iterator[AuditEntry], stream: IO[str]) -> int:
-    """The trail as CSV (one change per line, fields changed with before → after); returns the line count."""
-    writer = csv.writer(stream)
-    writer.writerow(COLUMNS)
-    count = 0
+class _Echo:
+    """A file-like object whose write returns the line, so that CSV can be produced line by line."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
+    """The trail as CSV lines, the header first (one change per line, fields changed with before → after)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(COLUMNS)
     for entry in entries:
-        writer.writerow(entry.row())
+        yield writer.writerow(entry.row())
+
+
+def write_csv(entries: Iterable[AuditEntry], stream: IO[str]) -> int:
+    """The trail as CSV into a file; returns the count of changes written."""
+    count = -1  # the header is not a change
+    for line in csv_lines(entries):
+        stream.write(line)
         count += 1
     return count
 

@@ -178,7 +178,7 @@ def candidate(request: HttpRequest, pk: int) -> HttpResponse:
     older, newer = sorted([pair.golden, pair.candidate], key=lambda golden: golden.pk)
     sources = source_views([older.pk, newer.pk])
     preview, lineage = golden_values_preview(pair.entity_type, [older.pk, newer.pk])
-    unmasked = request.user.has_perm("governance.view_unmasked")
+    unmasked = request.user.has_perm(UNMASKED_PERMISSION)
     explanation = pair.explanation if unmasked else masked_explanation(pair.explanation)
     weights = {row.get("attribute"): row for row in (explanation or {}).get("attributes", [])}
     rows = []
@@ -271,7 +271,7 @@ def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
             errors = {path.removeprefix("attributes."): message for path, message in exc.fields.items()}
             messages.error(request, str(exc))
         else:
-            if change.status == "applied":
+            if change.status == ChangeStatus.APPLIED:
                 messages.success(request, f"Applied: {', '.join(change.changes)} (no approval needed).")
             else:
                 messages.success(request, f"Change request #{change.pk} waits for an approver.")
@@ -346,36 +346,21 @@ def changes(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming CSV."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
 def audit_export(request: HttpRequest) -> HttpResponse:
     """The audit trail of a date range as CSV, streamed (GET ?from=YYYY-MM-DD&to=YYYY-MM-DD)."""
-    import csv
-
     from django.http import StreamingHttpResponse
 
-    from governance.audit import COLUMNS, audit_trail, parse_range
+    from governance.audit import audit_trail, csv_lines, parse_range
 
     try:
         start, end = parse_range(request.GET.get("from", ""), request.GET.get("to", ""))
     except ValueError as exc:
         messages.error(request, f"Audit export: {exc}")
         return HttpResponseRedirect(reverse("steward-queue"))
-    writer = csv.writer(_Echo())
     unmasked = request.user.has_perm(UNMASKED_PERMISSION)
-
-    def lines() -> Any:
-        yield writer.writerow(COLUMNS)
-        for entry in audit_trail(start, end):
-            yield writer.writerow((entry if unmasked else entry.masked()).row())
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    entries = (entry if unmasked else entry.masked() for entry in audit_trail(start, end))
+    response = StreamingHttpResponse(csv_lines(entries), content_type="text/csv; charset=utf-8")
     name = f"audit-{request.GET['from']}-{request.GET['to']}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
