@@ -46,6 +46,7 @@ from mdm.canonical import standardise
 from mdm.context import acting
 from mdm.contracts import validate_record
 from mdm.golden import golden_records_recompute, golden_values_preview
+from mdm.golden_ids import normalise_golden_id
 from mdm.hierarchies import check_edge, hierarchy_edge_save
 from mdm.history import bulk_create_tracked
 from mdm.merges import MergeError, golden_merge_undo, golden_records_merge
@@ -185,6 +186,7 @@ def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, 
     """A steward merges two golden records by golden ID (the survivor keeps its ID); or, when the approval
     policy wants a second person, asks for it with a pending merge ChangeRequest."""
     reason = _require_reason(reason)
+    survivor_id, merged_id = normalise_golden_id(survivor_id), normalise_golden_id(merged_id)
     goldens = {
         golden.golden_id: golden for golden in GoldenRecord.objects.filter(golden_id__in=[survivor_id, merged_id])
     }
@@ -315,6 +317,7 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
     """Propose new values for golden attributes; applied at once when the policy needs no second person."""
 
     reason = _require_reason(reason)
+    golden_id = normalise_golden_id(golden_id)
     golden = GoldenRecord.objects.filter(golden_id=golden_id).first()
     if golden is None:
         raise StewardError(f"no golden record {golden_id}", "not_found")
@@ -512,6 +515,7 @@ def override_clear(*, golden_id: str, attribute: str, actor: AbstractBaseUser, r
     """Hand an attribute back to survivorship: the steward override stops winning."""
 
     reason = _require_reason(reason)
+    golden_id = normalise_golden_id(golden_id)
     golden = GoldenRecord.objects.filter(golden_id=golden_id).first()
     if golden is None:
         raise StewardError(f"no golden record {golden_id}", "not_found")
@@ -542,7 +546,7 @@ def _refused(message: str, errors: dict[str, str], prefix: str) -> StewardError:
 
 
 def _golden_named(golden_id: str, path: str) -> GoldenRecord:
-    golden = GoldenRecord.objects.filter(golden_id=(golden_id or "").strip().upper()).first()
+    golden = GoldenRecord.objects.filter(golden_id=normalise_golden_id(golden_id or "")).first()
     if golden is None:
         raise StewardError(f"no golden record {golden_id}", fields={path: f"no golden record {golden_id}"})
     return golden

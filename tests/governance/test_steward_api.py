@@ -169,3 +169,18 @@ def test_an_api_key_acts_for_a_steward_with_their_roles(
     key.save()
     response = client_for(secret).post(f"{BASE}/candidates/{pair.pk}/reject/", {"reason": "bot"}, format="json")
     assert response.status_code == 200 and response.json()["decided_by"] == "carla.customers"
+
+
+def test_golden_ids_typed_in_lower_case_or_with_spaces_are_found(salesforce: System, customer_steward: Any) -> None:
+    older, newer, *_ = goldens(salesforce)
+    client = logged_in(customer_steward)
+    edit = client.post(
+        f"{BASE}/changes/",
+        {"golden_id": f" {older.golden_id.lower()} ", "attributes": {"website": "https://nw.example"}, "reason": "x"},
+        format="json",
+    )
+    assert edit.status_code == 201 and edit.json()["golden_id"] == older.golden_id
+    merged = client.post(
+        f"{BASE}/merges/", {"survivor": older.golden_id.lower(), "merged": newer.golden_id.lower(), "reason": "same"}
+    )
+    assert merged.status_code == 201 and merged.json()["survivor"] == older.golden_id
