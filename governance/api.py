@@ -498,14 +498,10 @@ class ChangeActionView(StewardView):
     def post(self, request: Request, pk: int) -> Response:
         body = CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        comment = body.validated_data["comment"]
         try:
-            if self.action_name == "approve":
-                services.change_approve(request_pk=pk, actor=self.actor(), comment=comment)
-            elif self.action_name == "reject":
-                services.change_reject(request_pk=pk, actor=self.actor(), comment=comment)
-            else:
-                services.change_withdraw(request_pk=pk, actor=self.actor())
+            services.CHANGE_ACTIONS[self.action_name](
+                request_pk=pk, actor=self.actor(), comment=body.validated_data["comment"]
+            )
         except services.StewardError as exc:
             raise _refusal(exc) from exc
         return Response(ChangeRequestSerializer(change_requests({}).get(pk=pk), context=self.shown()).data)

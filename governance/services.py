@@ -500,15 +500,19 @@ def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> 
         return request
 
 
-def change_withdraw(*, request_pk: int, actor: AbstractBaseUser) -> Any:
-    """The requester takes a pending request back."""
+def change_withdraw(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> Any:
+    """The requester takes a pending request back (saying why, if they like)."""
 
-    with acting(actor, "change request withdrawn"), transaction.atomic():
+    with acting(actor, comment or "change request withdrawn"), transaction.atomic():
         request = _pending_change(request_pk)
         if request.requested_by_id != actor.pk:
             raise StewardError("only the requester can withdraw a change request", "forbidden")
-        _close_change(request, ChangeStatus.WITHDRAWN, actor)
+        _close_change(request, ChangeStatus.WITHDRAWN, actor, comment)
         return request
+
+
+# What may be done with a pending change request, by name (the changes page and the API).
+CHANGE_ACTIONS = {"approve": change_approve, "reject": change_reject, "withdraw": change_withdraw}
 
 
 def override_clear(*, golden_id: str, attribute: str, actor: AbstractBaseUser, reason: str) -> GoldenRecord:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from governance import api
+from governance import api, services
 
 urlpatterns = [
     path("candidates/", api.CandidateListView.as_view(), name="candidate-list"),
@@ -12,7 +12,7 @@ urlpatterns = [
         path(
             f"candidates/<int:pk>/{name}/", api.CandidateActionView.as_view(action_name=name), name=f"candidate-{name}"
         )
-        for name in ("merge", "reject", "defer")
+        for name in services.CANDIDATE_ACTIONS
     ),
     path("candidates/<int:pk>/assign/", api.CandidateAssignView.as_view(), name="candidate-assign"),
     path("merges/", api.MergeListView.as_view(), name="merge-list"),
@@ -21,6 +21,6 @@ urlpatterns = [
     path("overrides/clear/", api.OverrideClearView.as_view(), name="override-clear"),
     *(
         path(f"changes/<int:pk>/{name}/", api.ChangeActionView.as_view(action_name=name), name=f"change-{name}")
-        for name in ("approve", "reject", "withdraw")
+        for name in services.CHANGE_ACTIONS
     ),
 ]

@@ -40,6 +40,7 @@ from mdm.survivorship import SURVIVING_ATTRIBUTES
 PAGE_SIZE = 50
 ACTIONS = services.CANDIDATE_ACTIONS
 DONE = {"merge": "merged", "reject": "marked not a match", "defer": "deferred"}
+CHANGE_DONE = {"approve": "approved and applied", "reject": "rejected", "withdraw": "withdrawn"}
 SHOWN = [
     "kind",
     "legal_name",
@@ -306,20 +307,15 @@ def changes(request: HttpRequest) -> HttpResponse:
             messages.error(request, f"'{raw_pk}' is not a change request number.")
             return HttpResponseRedirect(reverse("steward-changes"))
         pk = int(raw_pk)
+        if action not in services.CHANGE_ACTIONS:
+            messages.error(request, "Unknown action.")
+            return HttpResponseRedirect(_safe_next(request, reverse("steward-changes")))
         try:
-            if action == "approve":
-                services.change_approve(request_pk=pk, actor=request.user, comment=comment)
-                messages.success(request, f"Change request #{pk} approved and applied.")
-            elif action == "reject":
-                services.change_reject(request_pk=pk, actor=request.user, comment=comment)
-                messages.success(request, f"Change request #{pk} rejected.")
-            elif action == "withdraw":
-                services.change_withdraw(request_pk=pk, actor=request.user)
-                messages.success(request, f"Change request #{pk} withdrawn.")
-            else:
-                messages.error(request, "Unknown action.")
+            services.CHANGE_ACTIONS[action](request_pk=pk, actor=request.user, comment=comment)
         except services.StewardError as exc:
             messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Change request #{pk} {CHANGE_DONE[action]}.")
         return HttpResponseRedirect(_safe_next(request, reverse("steward-changes")))
     kind = request.GET.get("kind", "")
     try:

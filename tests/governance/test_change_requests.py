@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from governance.models import ApprovalPolicy, ChangeRequest, EditApproval
 from mdm.ingest import ingest
@@ -106,6 +107,25 @@ def test_reject_needs_a_reason_and_an_approver(salesforce: System, customer_stew
     rejected = logged_in(approver).post(f"{BASE}/{change['id']}/reject/", {"comment": "the register says GmbH"})
     assert rejected.json()["status"] == "rejected"
     assert logged_in(customer_steward).post(f"{BASE}/{change['id']}/withdraw/", {}).status_code == 409
+
+
+def test_the_requester_withdraws_saying_why_and_the_page_refuses_unknown_actions(
+    salesforce: System, customer_steward: Any, approver: Any
+) -> None:
+    golden = goldens(salesforce)[0]
+    change = propose(customer_steward, golden, legal_name="Northwind Traders AG").json()
+    assert logged_in(approver).post(f"{BASE}/{change['id']}/withdraw/", {}).status_code == 403
+    page = Client()  # a browser's form post
+    page.force_login(customer_steward)
+    unknown = page.post("/admin/steward/changes/", {"request": change["id"], "action": "apply"}, follow=True)
+    assert "Unknown action." in unknown.content.decode()
+    assert ChangeRequest.objects.get(pk=change["id"]).status == "pending"
+    withdrawn = logged_in(customer_steward).post(
+        f"{BASE}/{change['id']}/withdraw/", {"comment": "the customer changed their mind"}
+    )
+    assert (
+        withdrawn.json()["status"] == "withdrawn" and withdrawn.json()["comment"] == "the customer changed their mind"
+    )
 
 
 def test_an_override_wins_over_later_source_updates_until_cleared(salesforce: System, customer_steward: Any) -> None:
