@@ -78,6 +78,12 @@ def _refusal(exc: services.StewardError) -> exceptions.APIException:
     return kinds.get(exc.code, Refused)(str(exc))
 
 
+def _bad_filter(exc: ValueError) -> exceptions.ValidationError:
+    """A selector's refusal of a query parameter ("field: message") as a 400 naming the parameter."""
+    field, _, message = str(exc).partition(":")
+    return exceptions.ValidationError({field: [message.strip()]})
+
+
 class Refused(exceptions.APIException):
     """400 for a request that is well-formed but cannot be done (no one field is at fault)."""
 
@@ -211,7 +217,7 @@ class CandidateListView(StewardView):
         try:
             queryset = candidate_queue(request.query_params, steward=self.actor())
         except ValueError as exc:
-            raise exceptions.ValidationError({str(exc).split(":", 1)[0]: [str(exc).split(":", 1)[1].strip()]}) from exc
+            raise _bad_filter(exc) from exc
         paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(CandidateSerializer(page, many=True).data)
@@ -451,8 +457,7 @@ class ChangeListView(StewardView):
         try:
             queryset = change_requests(request.query_params)
         except ValueError as exc:
-            field, _, message = str(exc).partition(":")
-            raise exceptions.ValidationError({field: [message.strip()]}) from exc
+            raise _bad_filter(exc) from exc
         paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(ChangeRequestSerializer(page, many=True, context=self.shown()).data)
