@@ -22,20 +22,13 @@ from governance.audit import masked_diff
 from governance.models import ChangeKind, ChangeRequest
 from governance.selectors import candidate_queue, change_requests
 from matching.models import MatchCandidate
+from mdm.api.permissions import acting_person
 from mdm.api.views import HubAPIView
 from mdm.masking import UNMASKED_PERMISSION, masked_explanation
-from mdm.models import ApiKey, EntityType, GoldenMerge
+from mdm.models import EntityType, GoldenMerge
 from mdm.models.rules import Fallback
 
 BULK_LIMIT = 500
-
-
-def steward_of(request: Request) -> AbstractBaseUser | None:
-    """The person acting: a logged-in user, or the steward an API key acts for."""
-    if isinstance(request.auth, ApiKey):
-        return request.auth.steward if request.auth.steward_id else None
-    user = request.user
-    return user if user and user.is_authenticated and user.is_active else None
 
 
 class IsSteward(BasePermission):
@@ -44,7 +37,7 @@ class IsSteward(BasePermission):
     message = "steward actions need a steward's session, or an API key that acts for a steward"
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        actor = steward_of(request)
+        actor = acting_person(request)
         return actor is not None and any(services.may_steward(actor, kind) for kind in EntityType.values)
 
 
@@ -52,7 +45,7 @@ class StewardView(HubAPIView):
     permission_classes = [IsSteward]
 
     def actor(self) -> AbstractBaseUser:
-        actor = steward_of(self.request)
+        actor = acting_person(self.request)
         assert actor is not None  # IsSteward checked it
         return actor
 

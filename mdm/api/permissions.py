@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -13,6 +14,14 @@ def is_steward(request: Request) -> bool:
     """A logged-in staff user (the admin UI's stewards)."""
     user = request.user
     return bool(user and user.is_authenticated and user.is_active and getattr(user, "is_staff", False))
+
+
+def acting_person(request: Request) -> AbstractBaseUser | None:
+    """The person acting: an active logged-in user, or the steward an API key acts for (None for a system key)."""
+    if isinstance(request.auth, ApiKey):
+        return request.auth.steward if request.auth.steward_id else None
+    user = request.user
+    return user if user and user.is_authenticated and user.is_active else None
 
 
 class ReadScope(BasePermission):

@@ -3,7 +3,6 @@ publish status, and replay."""
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
@@ -11,20 +10,13 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mdm.api.permissions import ReadScope
+from mdm.api.permissions import ReadScope, acting_person
 from mdm.api.views import HubAPIView
-from mdm.models import ApiKey, Delivery, DeliveryState, GoldenRecord, Target
+from mdm.models import Delivery, DeliveryState, GoldenRecord, Target
 from mdm.publishing.selectors import backlog, publish_status
 from mdm.publishing.services import PublishingError, deliveries_replay
 
 REPLAY_PERMISSION = "mdm.replay_delivery"
-
-
-def person_of(request: Request) -> AbstractBaseUser | None:
-    """The person acting: a logged-in user, or the steward an API key acts for."""
-    if isinstance(request.auth, ApiKey):
-        return request.auth.steward if request.auth.steward_id else None
-    return request.user if request.user and request.user.is_authenticated else None
 
 
 class TargetSerializer(serializers.ModelSerializer):
@@ -151,7 +143,7 @@ class ReplayView(HubAPIView):
 
     @extend_schema(request=ReplaySerializer, responses={200: dict})
     def post(self, request: Request) -> Response:
-        person = person_of(request)
+        person = acting_person(request)
         if person is None or not person.has_perm(REPLAY_PERMISSION):
             raise exceptions.PermissionDenied("replay needs a person with the permission to replay deliveries")
         serializer = ReplaySerializer(data=request.data)
