@@ -271,8 +271,7 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
         best: Edge | None = None
         for member in members(younger):
             edges = compare(member, members(older))
-            consistent = {other for other, edge in edges.items() if not edge.conflict}
-            if _support(members(older), consistent) < CLUSTER_SUPPORT:
+            if _support(members(older), _agreeing(edges.values())) < CLUSTER_SUPPORT:
                 return None
             top = max(edges.values(), key=lambda edge: edge.weight)
             best = top if best is None or top.weight > best.weight else best
@@ -290,12 +289,12 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
         for survivor, edges in by_root.items():
             best = max(edges, key=lambda edge: edge.weight)
             cluster = members(survivor)
-            linked = {edge.older for edge in edges}
+            linked = _agreeing(edges)
             if best.probability >= context.auto_link_threshold:
                 above.append((survivor, best))
                 unknown = [member for member in cluster if member not in linked]
                 if best.supported and unknown and compare is not None and _support(cluster, linked) < CLUSTER_SUPPORT:
-                    linked |= set(compare(pk, unknown))
+                    linked |= _agreeing(compare(pk, unknown).values())
                 if best.supported and _support(cluster, linked) >= CLUSTER_SUPPORT:
                     clear.append((survivor, best))
             unclear.append((survivor, best))
@@ -320,6 +319,12 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
         if pair[0] != pair[1]:
             plan.proposals.append((pair[0], pair[1], edge))
     return plan
+
+
+def _agreeing(edges: Iterable[Edge]) -> set[int]:
+    """The older records these edges link to, leaving out those holding a conflicting identifier: a member with
+    another VAT number or GTIN never counts towards a cluster's support, however alike the rest looks."""
+    return {edge.older for edge in edges if not edge.conflict}
 
 
 def _support(cluster: list[int], linked: set[int]) -> float:

@@ -266,3 +266,20 @@ def test_plan_keeps_a_rejection_when_the_rejected_record_joined_a_cluster() -> N
     result = plan(edge(2, 1, 0.999), edge(3, 1, 0.999), edge(3, 2, 0.999), known={frozenset((3, 2))})
     assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2)]
     assert not result.proposals
+
+
+def test_plan_never_counts_a_member_with_a_different_identifier_as_support() -> None:
+    def conflicting(younger: int, older: int) -> Any:
+        return edge(younger, older, 0.999, supported=False)._replace(conflict=True)
+
+    # 2 joins 1; 3 matches 1, but holds another VAT number than 2: not a match for most of the cluster
+    result = plan(edge(2, 1, 0.999), edge(3, 1, 0.999), conflicting(3, 2))
+    assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2)]
+    assert [(candidate, younger) for candidate, younger, _ in result.proposals] == [(1, 3)]
+
+    # the same when 3 never met 2 and is compared with it while planning
+    result = plan(
+        edge(2, 1, 0.999), edge(3, 1, 0.999), compare=lambda pk, others: {o: conflicting(pk, o) for o in others}
+    )
+    assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2)]
+    assert [(candidate, younger) for candidate, younger, _ in result.proposals] == [(1, 3)]
