@@ -134,3 +134,15 @@ def test_two_different_vat_numbers_of_one_country_are_never_linked_automatically
     assert not identifiers_conflict([de_1], [{}, {"tax": ["DE:DE111", "FR:FR333"]}])
     assert not identifiers_conflict([{}], [de_2])
     assert identifiers_conflict([{"gtin": "04012345000016"}], [{"gtin": "04012345000023"}])
+
+
+def test_a_record_with_another_vat_number_of_one_country_is_never_linked_on_entry(
+    salesforce: System, netsuite: System
+) -> None:
+    other_de_vat = "DE123456788"  # valid, and not VALID_DE_VAT
+    same = {"legal_name": "Northwind Traders GmbH", "phones": ["030 1234567"]}
+    (first,) = send(netsuite, company("C-1", **same, tax_ids=[{"value": VALID_DE_VAT}], legal_address=BERLIN))
+    (second,) = send(salesforce, company("001", **same, tax_ids=[{"value": other_de_vat}], billing_address=BERLIN))
+    assert second.match != "auto_linked" and second.golden_id != first.golden_id
+    decision = MatchDecision.objects.get(source_record__source_id="001")
+    assert all(candidate["cluster_supported"] is False for candidate in decision.candidates)
