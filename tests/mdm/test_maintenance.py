@@ -38,3 +38,20 @@ def test_a_table_past_the_threshold_is_analysed_and_then_left_alone() -> None:
     assert "mdm_hierarchytype" in analysed
     assert _stale_rows("mdm_hierarchytype") == 0
     assert "mdm_hierarchytype" not in analyze_stale_tables(base_threshold=10, scale_factor=0.1)
+
+
+def test_vacuum_for_reads_sets_the_visibility_map_but_never_inside_a_transaction() -> None:
+    from django.db import transaction
+
+    from mdm.maintenance import vacuum_for_reads
+
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO mdm_hierarchytype (code, name, entity_type) VALUES ('vac', 'Vac', 'customer')")
+    with transaction.atomic():
+        assert vacuum_for_reads("mdm_hierarchytype") is False  # VACUUM cannot run in a transaction block
+    assert vacuum_for_reads("mdm_hierarchytype") is True
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relallvisible >= relpages AND relpages > 0 FROM pg_class WHERE relname = 'mdm_hierarchytype'"
+        )
+        assert cursor.fetchone()[0]

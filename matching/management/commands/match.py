@@ -26,6 +26,7 @@ from matching.batch import (
     split_plan,
 )
 from matching.engine import match_context
+from matching.models import BlockingKey, MatchProfile
 from mdm.context import correlation
 from mdm.maintenance import vacuum_for_reads
 from mdm.models import EntityType, System
@@ -107,7 +108,7 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         if chunks:
-            vacuum_for_reads("matching_blockingkey", "matching_matchprofile")
+            vacuum_for_reads(BlockingKey._meta.db_table, MatchProfile._meta.db_table)
         context = match_context(entity_type)
         scores = ChunkScores()
         bar = tqdm(total=sum(map(len, chunks)), unit="golden", desc="score", file=self.stderr, disable=None)
