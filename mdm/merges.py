@@ -275,13 +275,19 @@ def _move_edges(merged_pk: int, survivor_pk: int) -> list[dict[str, Any]]:
         errors = check_edge(edge)
         if errors:
             raise MergeError(f"moving the {edge.hierarchy.name} edge to the survivor: " + "; ".join(errors.values()))
-        edge.save()
+        _save_moved_edge(edge, end)
         moved.append({"edge": edge.pk, "end": end})
-        if end == "parent":
-            golden_record_touch(
-                golden=GoldenRecord.objects.get(pk=edge.child_id), changed_fields=[f"parent:{edge.hierarchy.code}"]
-            )
     return moved
+
+
+def _save_moved_edge(edge: HierarchyEdge, end: str) -> None:
+    """Save an edge whose `end` now points at another record; when its parent changed, the child's targets learn
+    of it (a moved child end needs no event of its own: the records at both ends are recomputed or retired)."""
+    edge.save()
+    if end == "parent":
+        golden_record_touch(
+            golden=GoldenRecord.objects.get(pk=edge.child_id), changed_fields=[f"parent:{edge.hierarchy.code}"]
+        )
 
 
 def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: str) -> GoldenRecord:
@@ -309,16 +315,13 @@ def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: st
         bulk_update_tracked(sources, SourceRecord, ["golden"])
         bulk_update_tracked(xrefs, CrossReference, ["golden"])
         _derived_follow([record.pk for record in sources], merged.pk)
+        edges = HierarchyEdge.objects.select_for_update(of=("self",)).select_related("hierarchy")
+        moved = edges.in_bulk([move["edge"] for move in merge.moved_edges])
         for move in merge.moved_edges:
-            edge = HierarchyEdge.objects.select_for_update().filter(pk=move["edge"]).first()
+            edge = moved.get(move["edge"])
             if edge is not None and getattr(edge, f"{move['end']}_id") == survivor.pk:
                 setattr(edge, f"{move['end']}_id", merged.pk)
-                edge.save()
-                if move["end"] == "parent":
-                    golden_record_touch(
-                        golden=GoldenRecord.objects.get(pk=edge.child_id),
-                        changed_fields=[f"parent:{edge.hierarchy.code}"],
-                    )
+                _save_moved_edge(edge, move["end"])
         merged.status, merged.merged_into = GoldenStatus.ACTIVE, None
         merged.version += 1
         merged.save(update_fields=["status", "merged_into", "version", "updated_at"])

@@ -86,13 +86,21 @@ def test_a_stewards_merge_moves_hierarchy_edges_and_the_undo_moves_them_back(sal
     before = snapshot()
     with pytest.raises(MergeError, match="hierarchy edges"):
         golden_records_merge(survivor=survivor, merged=merged, actor=steward, reason="no edges moved")
+
+    def parent_events() -> int:  # the child's targets learn each change of its parent
+        events = OutboxEvent.objects.filter(golden=child).values_list("changed_fields", flat=True)
+        return sum("parent:customer_legal" in fields for fields in events)
+
+    events_before = parent_events()
     merge = golden_records_merge(survivor=survivor, merged=merged, actor=steward, reason="same", move_edges=True)
     assert set(HierarchyEdge.objects.values_list("parent_id", "child_id")) == {
         (parent.pk, survivor.pk),
         (survivor.pk, child.pk),
     }
+    assert parent_events() == events_before + 1
     golden_merge_undo(merge=merge, actor=steward, reason="not the same")
     assert snapshot() == before
+    assert parent_events() == events_before + 2
 
 
 def test_a_merge_that_would_give_a_record_two_parents_is_refused(salesforce: System, steward: Any) -> None:
