@@ -262,7 +262,9 @@ def _move_edges(merged_pk: int, survivor_pk: int) -> list[dict[str, Any]]:
     from mdm.hierarchies import check_edge
 
     moved: list[dict[str, Any]] = []
-    edges = HierarchyEdge.objects.select_for_update().filter(Q(parent_id=merged_pk) | Q(child_id=merged_pk))
+    # Lock the edges only: the golden records at their other ends are not locked here (the merge locks golden
+    # records in key order, and a join-lock on them would step outside that order).
+    edges = HierarchyEdge.objects.select_for_update(of=("self",)).filter(Q(parent_id=merged_pk) | Q(child_id=merged_pk))
     for edge in edges.select_related("hierarchy", "parent", "child").order_by("pk"):
         end = "parent" if edge.parent_id == merged_pk else "child"
         other = edge.child if end == "parent" else edge.parent
