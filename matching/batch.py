@@ -29,21 +29,24 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import numpy as np
 from django.db.models import Q
+from scipy import sparse
 
+from matching.comparisons import Pairs
 from matching.engine import (
     CLUSTER_SAMPLE,
     CLUSTER_SUPPORT,
+    MAX_CANDIDATES,
+    RANK_FLOOR,
     MatchContext,
-    Target,
     identifiers_conflict,
     keyed_goldens,
-    score_target,
     shortlist,
 )
-from matching.features import Features, blocking_keys
 from matching.models import CandidateStatus, MatchCandidate, MatchProfile
-from matching.scoring import probability
+from matching.profiles import KINDS, ProfileTable, profile_table
+from matching.scoring import probability, weight_of
 from mdm.context import acting
 from mdm.history import bulk_create_tracked
 from mdm.merges import MergeRequest, golden_records_merge_many
@@ -120,16 +123,10 @@ class BatchStats:
 
 # --- 1. Score ------------------------------------------------------------------------------------------
 
-
-def _profiles(entity_type: str, golden_pks: Iterable[int]) -> dict[int, list[tuple[int, Features]]]:
-    """Each active golden record's members as (source record pk, match form), oldest first."""
-    members: dict[int, list[tuple[int, Features]]] = defaultdict(list)
-    rows = MatchProfile.objects.filter(
-        entity_type=entity_type, golden_id__in=list(golden_pks), golden__status=GoldenStatus.ACTIVE
-    ).values_list("golden_id", "source_record_id", "features")
-    for golden_pk, source_pk, found in rows.order_by("source_record_id"):
-        members[golden_pk].append((source_pk, found))
-    return members
+# Key prefixes of identifiers: sharing one says much more than sharing a word (engine.key_weight).
+_IDENTIFIER_PREFIXES = ("tax:", "gtin:", "sku:", "nid:", "tel:", "eml:", "dom:")
+# Younger golden records whose candidates are found and scored together (bounds the memory of one step).
+SCORE_BLOCK = 50_000
 
 
 def _pairs(golden_pks: Sequence[int], statuses: list[str]) -> set[frozenset[int]]:
@@ -139,9 +136,12 @@ def _pairs(golden_pks: Sequence[int], statuses: list[str]) -> set[frozenset[int]
     return {frozenset(row) for row in rows}
 
 
-def _rejected_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
+def _rejected_pairs(golden_pks: Sequence[int] | None = None, entity_type: str | None = None) -> set[frozenset[int]]:
     """Pairs a steward said are not a match: never merged or proposed again (a merge carries them over)."""
-    return _pairs(golden_pks, [CandidateStatus.REJECTED])
+    if golden_pks is not None:
+        return _pairs(golden_pks, [CandidateStatus.REJECTED])
+    rows = MatchCandidate.objects.filter(entity_type=entity_type, status=CandidateStatus.REJECTED)
+    return {frozenset(row) for row in rows.values_list("golden_id", "candidate_id")}
 
 
 def _decided_or_open_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
@@ -149,60 +149,211 @@ def _decided_or_open_pairs(golden_pks: Sequence[int]) -> set[frozenset[int]]:
     return _pairs(golden_pks, [CandidateStatus.REJECTED, CandidateStatus.OPEN])
 
 
-def _best_edge(
-    context: MatchContext, pk: int, mine: list[tuple[int, Features]], other: int, theirs: list[tuple[int, Features]]
-) -> Edge | None:
-    """My newest members against the other record's members: the best pair, and whether the clusters match
-    (the best member matches their cluster, and most of my members reach review against it)."""
-    their_forms = [found for _, found in theirs]
-    scored = []
-    for source_pk, found in mine[-CLUSTER_SAMPLE:]:
-        result = score_target(context, found, Target(golden_pk=other), their_forms)
-        if result is not None:
-            scored.append((result, source_pk))
-    if not scored:
-        return None
-    scored.sort(key=lambda item: -item[0].weight)
-    best, best_source = scored[0]
-    if best.probability < context.review_threshold:
-        return None
-    support = sum(result.probability >= context.review_threshold for result, _ in scored) / len(scored)
-    conflict = identifiers_conflict([found for _, found in mine], their_forms)
-    return Edge(
-        younger=pk,
-        older=other,
-        weight=best.weight,
-        supported=best.supported and support >= CLUSTER_SUPPORT and not conflict,
-        mine=best_source,
-        theirs=theirs[best.member_index][0],
-        conflict=conflict,
-    )
+def _sample(table: ProfileTable, goldens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First row and size of each golden record's newest CLUSTER_SAMPLE members."""
+    ends = table.starts[goldens + 1]
+    sizes = np.minimum(ends - table.starts[goldens], CLUSTER_SAMPLE)
+    return ends - sizes, sizes
+
+
+def golden_pair_edges(context: MatchContext, table: ProfileTable, mine: np.ndarray, theirs: np.ndarray) -> list[Edge]:
+    """Each golden record mine[i] against theirs[i] (numbers in the table), all pairs at once: the edges at or
+    above review. As in real time (engine.score_target), up to CLUSTER_SAMPLE newest members of each side are
+    compared; the edge is the best member pair, and it is `supported` when that member matches the other
+    record's cluster (CLUSTER_SUPPORT of its sampled members at or above review) and most of my sampled members
+    reach review too. Check-digit identifiers that conflict veto support, as in real time."""
+    mine = np.asarray(mine, dtype=np.int64)
+    theirs = np.asarray(theirs, dtype=np.int64)
+    if not len(mine):
+        return []
+    my_start, my_size = _sample(table, mine)
+    their_start, their_size = _sample(table, theirs)
+    # Every sampled member of mine against every sampled member of theirs, pair by pair of golden records.
+    counts = my_size * their_size
+    pair = np.repeat(np.arange(len(mine)), counts)
+    within = np.arange(len(pair)) - np.repeat(np.cumsum(counts) - counts, counts)
+    my_offset = within // their_size[pair]
+    their_offset = within % their_size[pair]
+    left = my_start[pair] + my_offset
+    right = their_start[pair] + their_offset
+    weights = np.full(len(pair), -np.inf)
+    kinds = table.kinds
+    for code in np.unique(kinds[left]):
+        same = (kinds[left] == code) & (kinds[right] == code)
+        if same.any():
+            weights[same] = context.scorer.weights_of(KINDS[code], Pairs(table, left[same], right[same]))
+    comparable = np.isfinite(weights)
+    review = weights >= weight_of(context.review_threshold)
+    # Per (golden pair, my member): its best member of theirs (the newest on a tie, as score_target) and the
+    # share of their sampled members it reaches review with.
+    member = pair * CLUSTER_SAMPLE + my_offset
+    order = np.lexsort((-their_offset, -weights, member))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = member[order][1:] != member[order][:-1]
+    best_of_member = order[first & comparable[order]]  # rows of the member's best pair
+    reached = np.bincount(member[review], minlength=len(mine) * CLUSTER_SAMPLE)
+    member_support = reached[member[best_of_member]] / their_size[pair[best_of_member]]
+    # Per golden pair: the best member (the oldest on a tie, as _best_edge did) and the share of my members
+    # reaching review.
+    by_pair = pair[best_of_member]
+    order = np.lexsort((my_offset[best_of_member], -weights[best_of_member], by_pair))
+    chosen = best_of_member[order]
+    head = np.ones(len(chosen), dtype=bool)
+    head[1:] = by_pair[order][1:] != by_pair[order][:-1]
+    members_scored = np.bincount(by_pair, minlength=len(mine))
+    members_reaching = np.bincount(by_pair[review[best_of_member]], minlength=len(mine))
+    support_of = dict(zip(best_of_member.tolist(), member_support.tolist(), strict=True))
+    edges: list[Edge] = []
+    goldens = table.golden_pks
+    sources = table.source_pks
+    with_ids = _with_identifiers(table)
+    for row in chosen[head]:
+        if not review[row]:
+            continue
+        index = pair[row]
+        member_supported = support_of[row] >= CLUSTER_SUPPORT
+        conflict = False
+        if with_ids[mine[index]] and with_ids[theirs[index]]:
+            their_rows = table.members(int(theirs[index]))
+            their_forms = [table.features(other) for other in their_rows]
+            conflict = identifiers_conflict([table.features(r) for r in table.members(int(mine[index]))], their_forms)
+            sampled = their_forms[-CLUSTER_SAMPLE:]
+            member_supported = member_supported and not identifiers_conflict([table.features(int(left[row]))], sampled)
+        supported = (
+            member_supported and members_reaching[index] / members_scored[index] >= CLUSTER_SUPPORT and not conflict
+        )
+        edges.append(
+            Edge(
+                younger=int(goldens[mine[index]]),
+                older=int(goldens[theirs[index]]),
+                weight=float(weights[row]),
+                supported=bool(supported),
+                mine=int(sources[left[row]]),
+                theirs=int(sources[right[row]]),
+                conflict=conflict,
+            )
+        )
+    return edges
+
+
+def _with_identifiers(table: ProfileTable) -> np.ndarray:
+    """Per golden record: whether any member holds a check-digit identifier (a valid tax ID, a GTIN)."""
+    cached = getattr(table, "_with_identifiers", None)
+    if cached is None:
+        rows = (table.column("tax").codes >= 0) | (table.column("gtin").codes >= 0)
+        cached = np.bincount(table.row_golden[rows], minlength=table.goldens) > 0
+        table._with_identifiers = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _key_matrix(table: ProfileTable, cap: int) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """The golden records x blocking keys incidence (keys held by 2..cap golden records), and its transpose
+    weighted by what sharing each key says (engine.key_weight): their product sums the weight of the keys two
+    golden records share."""
+    goldens = table.row_golden[table.key_rows].astype(np.int64)
+    cells = np.unique(table.key_ids.astype(np.int64) * max(table.goldens, 1) + goldens)
+    keys, goldens = np.divmod(cells, max(table.goldens, 1))
+    holders = np.bincount(keys, minlength=len(table.keys))
+    kept = (holders[keys] >= 2) & (holders[keys] <= cap)
+    keys, goldens = keys[kept], goldens[kept]
+    base = np.fromiter((key.startswith(_IDENTIFIER_PREFIXES) for key in table.keys), dtype=bool, count=len(table.keys))
+    key_weights = np.where(base, 4.0, 1.0) / np.sqrt(1.0 + holders)
+    shape = (table.goldens, len(table.keys))
+    incidence = sparse.csr_matrix((np.ones(len(keys), dtype=np.float32), (goldens, keys)), shape=shape)
+    weighted = sparse.csr_matrix((key_weights[keys].astype(np.float64), (keys, goldens)), shape=shape[::-1])
+    return incidence, weighted
+
+
+def candidate_pairs(
+    incidence: sparse.csr_matrix, weighted: sparse.csr_matrix, start: int, stop: int, selected: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Golden records start..stop-1 (numbers), each with its shortlist of older ones sharing blocking keys: the
+    MAX_CANDIDATES sharing the most key weight, none below RANK_FLOOR of the best (as engine.shortlist)."""
+    shared = (incidence[start:stop] @ weighted).tocoo()
+    younger = shared.row.astype(np.int64) + start
+    older = shared.col.astype(np.int64)
+    weight = shared.data
+    keep = older < younger  # each pair once, by its younger record
+    if selected is not None:
+        keep &= selected[younger]
+    younger, older, weight = younger[keep], older[keep], weight[keep]
+    order = np.lexsort((older, -weight, younger))
+    younger, older, weight = younger[order], older[order], weight[order]
+    first = np.ones(len(younger), dtype=bool)
+    first[1:] = younger[1:] != younger[:-1]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(younger)), 0))
+    rank = np.arange(len(younger)) - group_start
+    keep = (rank < MAX_CANDIDATES) & (weight >= weight[group_start] * RANK_FLOOR)
+    return younger[keep], older[keep]
+
+
+def score_table(
+    context: MatchContext,
+    table: ProfileTable,
+    *,
+    selected: np.ndarray | None = None,
+    blocks: Iterable[tuple[int, int]] | None = None,
+    on_progress: Callable[[int], Any] | None = None,
+) -> ChunkScores:
+    """Step 1 over a whole table: each golden record (or each `selected` one) against the older ones it shares
+    blocking keys with, in blocks of SCORE_BLOCK younger records (or the `blocks` given: a worker's share)."""
+    incidence, weighted = _key_matrix(table, context.max_block_size)
+    known = _rejected_pairs(entity_type=context.entity_type)
+    rejected = {
+        (max(a, b), min(a, b))
+        for pair in known
+        if len(pair) == 2
+        for a, b in [tuple(table.golden_index(sorted(pair)).tolist())]
+        if a >= 0 and b >= 0
+    }
+    result = ChunkScores(known=known)
+    if blocks is None:
+        blocks = [(start, min(start + SCORE_BLOCK, table.goldens)) for start in range(0, table.goldens, SCORE_BLOCK)]
+    for start, stop in blocks:
+        younger, older = candidate_pairs(incidence, weighted, start, stop, selected)
+        if rejected:
+            vetoed = np.fromiter(
+                ((y, o) in rejected for y, o in zip(younger.tolist(), older.tolist(), strict=True)), bool, len(younger)
+            )
+            result.skipped_rejected += int(vetoed.sum())
+            younger, older = younger[~vetoed], older[~vetoed]
+        result.goldens += int(np.count_nonzero(selected[start:stop])) if selected is not None else stop - start
+        result.compared_pairs += len(younger)
+        result.edges.extend(golden_pair_edges(context, table, younger, older))
+        if on_progress is not None:
+            on_progress(stop - start)
+    return result
 
 
 def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores:
-    """Score these golden records against the older ones they share blocking keys with (reads only)."""
+    """Score these golden records against the older ones they share blocking keys with (reads only): a Celery
+    worker's share of a run. Candidates are found through the indexed BlockingKey table, then the chunk and its
+    candidates are loaded as one table and scored like a whole run."""
     entity_type = context.entity_type
-    members = _profiles(entity_type, golden_pks)
-    result = ChunkScores(goldens=len(members))
-    keys_of = {
-        pk: sorted({key for _, found in found_list for key in blocking_keys(entity_type, found)})
-        for pk, found_list in members.items()
-    }
+    chunk = profile_table(entity_type, golden_pks)
+    keys_of: dict[int, set[str]] = defaultdict(set)
+    for row, key in zip(chunk.key_rows.tolist(), chunk.key_ids.tolist(), strict=True):
+        keys_of[int(chunk.golden_pks[chunk.row_golden[row]])].add(chunk.keys[key])
     keyed = keyed_goldens(entity_type, {key for keys in keys_of.values() for key in keys}, context.max_block_size)
-    # Each pair is looked at once, by its younger golden record.
-    shortlists = {pk: shortlist(keys, keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()}
-    others = _profiles(entity_type, {other for listed in shortlists.values() for other in listed} - set(members))
-    others.update(members)
-    result.known = _rejected_pairs(list(members))
-    for pk in sorted(members):
+    shortlists = {
+        pk: shortlist(sorted(keys), keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()
+    }
+    involved = set(keys_of) | {other for listed in shortlists.values() for other in listed}
+    table = profile_table(entity_type, sorted(involved), with_keys=False)
+    known = _rejected_pairs(list(keys_of))
+    result = ChunkScores(goldens=chunk.goldens, known=known)
+    mine, theirs = [], []
+    for pk in sorted(shortlists):
         for other in shortlists[pk]:
-            if frozenset((pk, other)) in result.known:
+            if frozenset((pk, other)) in known:
                 result.skipped_rejected += 1
                 continue
-            result.compared_pairs += 1
-            edge = _best_edge(context, pk, members[pk], other, others.get(other) or [])
-            if edge is not None:
-                result.edges.append(edge)
+            mine.append(pk)
+            theirs.append(other)
+    mine_index, their_index = table.golden_index(mine), table.golden_index(theirs)
+    present = (mine_index >= 0) & (their_index >= 0)
+    result.compared_pairs = int(present.sum())
+    result.edges = golden_pair_edges(context, table, mine_index[present], their_index[present])
     return result
 
 
@@ -212,21 +363,20 @@ def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores
 Compare = Callable[[int, list[int]], dict[int, Edge]]
 
 
-def compare_by_scoring(context: MatchContext) -> Compare:
-    """For plan_merges: a golden record against others it was never compared with, scored now from the
-    database (which a plan has not changed yet): the edges at or above review, by the other record."""
-    cache: dict[int, list[tuple[int, Features]]] = {}
+def compare_by_scoring(context: MatchContext, table: ProfileTable | None = None) -> Compare:
+    """For plan_merges: a golden record against others it was never compared with, scored now (from the table of
+    the run, or from the database, which a plan has not changed yet): the edges at or above review, by the other
+    record."""
 
     def compare(pk: int, others: list[int]) -> dict[int, Edge]:
-        missing = [other for other in [pk, *others] if other not in cache]
-        if missing:
-            if len(cache) > 100_000:
-                cache.clear()  # bounded memory; a miss only costs a query
-                missing = [pk, *others]
-            found = _profiles(context.entity_type, missing)
-            cache.update({other: found.get(other, []) for other in missing})
-        edges = {other: _best_edge(context, pk, cache[pk], other, cache[other]) for other in others if other != pk}
-        return {other: edge for other, edge in edges.items() if edge is not None}
+        others = [other for other in others if other != pk]
+        if table is not None:
+            source = table
+        else:
+            source = profile_table(context.entity_type, sorted({pk, *others}), with_keys=False)
+        mine, theirs = source.golden_index([pk] * len(others)), source.golden_index(others)
+        present = (mine >= 0) & (theirs >= 0)
+        return {edge.older: edge for edge in golden_pair_edges(context, source, mine[present], theirs[present])}
 
     return compare
 

@@ -18,10 +18,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
+from rapidfuzz.process import cpdist
 
 from matching.features import Features
+from matching.profiles import LIST_FIELDS, Column, ProfileTable
 
 MISSING = -1
 
@@ -38,12 +41,77 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Comparison:
-    """One attribute's comparison: its levels (strongest first) and the function that picks one."""
+    """One attribute's comparison: its levels (strongest first) and the function that picks one.
+
+    `levels_of` answers the same for many pairs at once (the batch run): through the compare function's
+    array form (its `many` attribute) where it has one, pair by pair otherwise.
+    """
 
     name: str
     label: str
     levels: tuple[str, ...]
     compare: Callable[[Features, Features], Outcome]
+
+    def levels_of(self, pairs: "Pairs") -> np.ndarray:
+        many = getattr(self.compare, "many", None)
+        if many is not None:
+            return many(pairs)
+        return pairs.one_by_one(self.compare, np.ones(len(pairs), dtype=bool))
+
+
+# Threads rapidfuzz's cpdist may use (-1: every core), for arrays of at least CPDIST_THREADED pairs (starting
+# threads costs more than a few hundred comparisons).
+CPDIST_WORKERS = -1
+CPDIST_THREADED = 20_000
+
+
+class Pairs:
+    """Pairs of rows of a ProfileTable (left[i] with right[i]), gathered attribute by attribute as arrays."""
+
+    def __init__(self, table: ProfileTable, left: np.ndarray, right: np.ndarray) -> None:
+        self.table = table
+        self.left = np.asarray(left, dtype=np.int64)
+        self.right = np.asarray(right, dtype=np.int64)
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def column(self, key: str) -> Column:
+        return self.table.column(key)
+
+    def codes(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides' codes of an attribute (-1 where missing): equal codes, equal values."""
+        if key not in self._codes:
+            codes = self.column(key).codes
+            self._codes[key] = (codes[self.left], codes[self.right])
+        return self._codes[key]
+
+    def counts(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides' number of values of a list attribute."""
+        counts = self.column(key).counts
+        return counts[self.left], counts[self.right]
+
+    def values(self, key: str, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides' values of the masked pairs (a list attribute's first value)."""
+        column = self.column(key)
+        source = column.first if column.first is not None else column.values
+        return source[self.left[mask]], source[self.right[mask]]
+
+    def one_by_one(self, compare: Callable[[Features, Features], Outcome], mask: np.ndarray) -> np.ndarray:
+        """Levels of the masked pairs through the scalar compare function (MISSING elsewhere)."""
+        levels = np.full(len(self), MISSING, dtype=np.int8)
+        features = self.table.features
+        for index in np.flatnonzero(mask):
+            levels[index] = compare(features(int(self.left[index])), features(int(self.right[index]))).level
+        return levels
+
+
+def _cpdist(left: np.ndarray, right: np.ndarray, scorer: Callable[..., Any], **options: Any) -> np.ndarray:
+    if not len(left):
+        return np.empty(0, dtype=np.float64)
+    workers = CPDIST_WORKERS if len(left) >= CPDIST_THREADED else 1
+    return cpdist(left, right, scorer=scorer, workers=workers, **options)
 
 
 def _best_pair(left: Sequence[str], right: Sequence[str], score: Callable[[str, str], float]) -> tuple[float, str, str]:
@@ -74,6 +142,53 @@ def _name_similarity(a: str, b: str) -> float:
     return similarity
 
 
+def _numbers(value: str) -> tuple[str, ...]:
+    return tuple(sorted(_NUMBER.findall(value)))
+
+
+def _name_similarity_many(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """`_name_similarity` over arrays of pairs."""
+    similarity = np.maximum(
+        _cpdist(left, right, JaroWinkler.normalized_similarity, dtype=np.float64),
+        _cpdist(left, right, fuzz.token_set_ratio, dtype=np.float64) / 100 * 0.98,
+    )
+    similarity[left == right] = 1.0
+    # Different numbers cap the similarity; only pairs above the cap need their numbers read.
+    for index in np.flatnonzero(similarity > 0.69):
+        numbers_a, numbers_b = _numbers(left[index]), _numbers(right[index])
+        if numbers_a and numbers_b and numbers_a != numbers_b:
+            similarity[index] = 0.69
+    return similarity
+
+
+_name_similarity.many = _name_similarity_many  # type: ignore[attr-defined]
+
+
+def _jaro_winkler(a: str, b: str) -> float:
+    return JaroWinkler.normalized_similarity(a, b)
+
+
+_jaro_winkler.many = lambda left, right: _cpdist(  # type: ignore[attr-defined]
+    left, right, JaroWinkler.normalized_similarity, dtype=np.float64
+)
+
+
+def _token_set(a: str, b: str) -> float:
+    """Word order and extra words do not matter (street names)."""
+    return fuzz.token_set_ratio(a, b) / 100
+
+
+_token_set.many = lambda left, right: _cpdist(left, right, fuzz.token_set_ratio, dtype=np.float64) / 100  # type: ignore[attr-defined]
+
+
+def _levels_by_cuts(similarity: np.ndarray, cuts: Sequence[float]) -> np.ndarray:
+    """`fuzzy_list`'s level of each similarity: 0 when exact, else 1 + the first cut reached."""
+    below = np.zeros(len(similarity), dtype=np.int8)
+    for cut in cuts:  # cuts are descending: the level is the number of cuts not reached
+        below += similarity < cut
+    return np.where(similarity >= 1.0, 0, 1 + below).astype(np.int8)
+
+
 def _thresholds(similarity: float, cuts: Sequence[float]) -> int:
     for level, cut in enumerate(cuts):
         if similarity >= cut:
@@ -94,6 +209,27 @@ def fuzzy_list(key: str, cuts: Sequence[float], score: Callable[[str, str], floa
         level = 0 if similarity >= 1.0 else 1 + _thresholds(similarity, cuts)
         return Outcome(level, round(similarity, 4), va, vb)
 
+    def many(pairs: Pairs) -> np.ndarray:
+        left, right = pairs.codes(key)
+        levels = np.full(len(pairs), MISSING, dtype=np.int8)
+        present = (left >= 0) & (right >= 0)
+        single = present
+        if key in LIST_FIELDS:
+            left_count, right_count = pairs.counts(key)
+            single = present & (left_count == 1) & (right_count == 1)
+        equal = single & (left == right)
+        levels[equal] = 0
+        todo = single & ~equal
+        scorer = getattr(score, "many", None)
+        if scorer is None:
+            return np.where(present, pairs.one_by_one(compare, present), levels).astype(np.int8)
+        levels[todo] = _levels_by_cuts(scorer(*pairs.values(key, todo)), cuts)
+        several = present & ~single  # a record with two names: the best of every pairing, one pair at a time
+        if several.any():
+            levels[several] = pairs.one_by_one(compare, several)[several]
+        return levels
+
+    compare.many = many  # type: ignore[attr-defined]
     return compare
 
 
@@ -109,6 +245,19 @@ def shared(key: str):
             return Outcome(0, 1.0, common[0], common[0])
         return Outcome(1, 0.0, a[0], b[0])
 
+    def many(pairs: Pairs) -> np.ndarray:
+        left, right = pairs.codes(key)
+        left_count, right_count = pairs.counts(key)
+        present = (left_count > 0) & (right_count > 0)
+        single = present & (left_count == 1) & (right_count == 1)
+        levels = np.full(len(pairs), MISSING, dtype=np.int8)
+        levels[single] = np.where(left[single] == right[single], 0, 1)
+        several = present & ~single
+        if several.any():
+            levels[several] = pairs.one_by_one(compare, several)[several]
+        return levels
+
+    compare.many = many  # type: ignore[attr-defined]
     return compare
 
 
@@ -125,11 +274,37 @@ def exact(key: str, *, close: Callable[[str, str], bool] | None = None):
             return Outcome(1 if close(a, b) else 2, None, a, b)
         return Outcome(1, 0.0, a, b)
 
+    def many(pairs: Pairs) -> np.ndarray:
+        left, right = pairs.codes(key)
+        present = (left >= 0) & (right >= 0)
+        levels = np.where(present, np.where(left == right, 0, 1), MISSING).astype(np.int8)
+        if close is None:
+            return levels
+        differ = present & (left != right)
+        close_many = getattr(close, "many", None)
+        if close_many is None:
+            levels[differ] = pairs.one_by_one(compare, differ)[differ]
+        else:
+            levels[differ] = np.where(close_many(pairs.column(key), left[differ], right[differ]), 1, 2)
+        return levels
+
+    compare.many = many  # type: ignore[attr-defined]
     return compare
 
 
 def _one_edit(a: str, b: str) -> bool:
     return Levenshtein.distance(a, b, score_cutoff=1) <= 1 or _transposed(a, b)
+
+
+def _one_edit_values(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """`_one_edit` over arrays: one insertion, deletion or substitution, or two neighbours swapped, is an
+    optimal-string-alignment distance of at most 1."""
+    return _cpdist(left, right, OSA.distance, score_cutoff=1) <= 1
+
+
+_one_edit.many = lambda column, left, right: _one_edit_values(  # type: ignore[attr-defined]
+    column.uniques[left], column.uniques[right]
+)
 
 
 def _transposed(a: str, b: str) -> bool:
@@ -149,6 +324,34 @@ def _dates_close(a: str, b: str) -> bool:
     return swapped or _one_edit(a.replace("-", ""), b.replace("-", ""))
 
 
+def _parsed_date(value: str) -> tuple[int, int, int]:
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        return (-1, -1, -1)
+    return (parsed.year, parsed.month, parsed.day)
+
+
+def _dates_close_many(column: Column, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """`_dates_close` over arrays of codes (each distinct date parsed once)."""
+    parsed = column.derived("date", _parsed_date, dtype=np.int32)
+    if not len(parsed):
+        return np.zeros(len(left), dtype=bool)
+    digits = column.derived("date digits", lambda value: value.replace("-", ""))
+    a, b = parsed[left], parsed[right]
+    valid = (a[:, 0] >= 0) & (b[:, 0] >= 0)
+    swapped = valid & (a[:, 2] == b[:, 1]) & (a[:, 1] == b[:, 2]) & (a[:, 0] == b[:, 0])
+    close = swapped.copy()
+    rest = ~swapped & valid
+    close[rest] = _one_edit_values(digits[left[rest]], digits[right[rest]])
+    unparsed = ~valid
+    close[unparsed] = _one_edit_values(column.uniques[left[unparsed]], column.uniques[right[unparsed]])
+    return close
+
+
+_dates_close.many = _dates_close_many  # type: ignore[attr-defined]
+
+
 def _prices_close(a: str, b: str) -> bool:
     try:
         x, y = Decimal(a), Decimal(b)
@@ -159,6 +362,11 @@ def _prices_close(a: str, b: str) -> bool:
 
 def _city_close(a: str, b: str) -> bool:
     return JaroWinkler.normalized_similarity(a, b) >= 0.9
+
+
+_city_close.many = lambda column, left, right: (  # type: ignore[attr-defined]
+    _cpdist(column.uniques[left], column.uniques[right], JaroWinkler.normalized_similarity, dtype=np.float64) >= 0.9
+)
 
 
 def address(left: Features, right: Features) -> Outcome:
@@ -177,6 +385,39 @@ def address(left: Features, right: Features) -> Outcome:
     if left.get("city") and _city_close(left["city"], right.get("city") or ""):
         return Outcome(2, None, shown_left, shown_right)
     return Outcome(3, None, shown_left, shown_right)
+
+
+def _address_many(pairs: Pairs) -> np.ndarray:
+    """`address` over arrays of pairs."""
+    left_postcode, right_postcode = pairs.codes("postcode")
+    left_city, right_city = pairs.codes("city")
+    left_street, _ = pairs.codes("street")
+    present = ((left_postcode >= 0) | (left_city >= 0)) & ((right_postcode >= 0) | (right_city >= 0))
+    same_postcode = present & (left_postcode >= 0) & (left_postcode == right_postcode)
+    levels = np.where(present, 3, MISSING).astype(np.int8)
+    levels[same_postcode] = 1
+    by_street = same_postcode & (left_street >= 0)
+    street = pairs.column("street")
+    similarity = _cpdist(
+        street.values[pairs.left[by_street]],
+        street.values[pairs.right[by_street]],
+        fuzz.token_set_ratio,
+        dtype=np.float64,
+    )
+    levels[np.flatnonzero(by_street)[similarity / 100 >= 0.85]] = 0
+    by_city = present & ~same_postcode & (left_city >= 0) & (right_city >= 0)
+    city = pairs.column("city")
+    near = _cpdist(
+        city.values[pairs.left[by_city]],
+        city.values[pairs.right[by_city]],
+        JaroWinkler.normalized_similarity,
+        dtype=np.float64,
+    )
+    levels[np.flatnonzero(by_city)[near >= 0.9]] = 2
+    return levels
+
+
+address.many = _address_many  # type: ignore[attr-defined]
 
 
 ORGANISATION: tuple[Comparison, ...] = (
@@ -204,13 +445,13 @@ PERSON: tuple[Comparison, ...] = (
         "first_name",
         "First name",
         ("exact", "close", "similar", "different"),
-        fuzzy_list("first", (0.92, 0.8), JaroWinkler.normalized_similarity),
+        fuzzy_list("first", (0.92, 0.8), _jaro_winkler),
     ),
     Comparison(
         "last_name",
         "Last name",
         ("exact", "close", "similar", "different"),
-        fuzzy_list("last", (0.92, 0.8), JaroWinkler.normalized_similarity),
+        fuzzy_list("last", (0.92, 0.8), _jaro_winkler),
     ),
     Comparison(
         "date_of_birth",
@@ -223,7 +464,7 @@ PERSON: tuple[Comparison, ...] = (
         "street",
         "Street address",
         ("exact", "close", "similar", "different"),
-        fuzzy_list("street", (0.85, 0.6), lambda a, b: fuzz.token_set_ratio(a, b) / 100),
+        fuzzy_list("street", (0.85, 0.6), _token_set),
     ),
     Comparison("postcode", "Postcode", ("exact", "one edit", "different"), exact("postcode", close=_one_edit)),
     Comparison("city", "City", ("exact", "close", "different"), exact("city", close=_city_close)),

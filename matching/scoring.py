@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from matching.comparisons import COMPARISONS, MISSING, Outcome, comparisons_for
+from matching.comparisons import COMPARISONS, MISSING, Outcome, Pairs, comparisons_for
 from matching.features import Features
 
 Parameters = dict[str, Any]
@@ -120,6 +120,11 @@ def probability(weight: float) -> float:
     return odds / (1.0 + odds)
 
 
+def probabilities(weights: np.ndarray) -> np.ndarray:
+    """`probability` of an array of match weights."""
+    return 1.0 / (1.0 + np.exp2(-np.clip(weights, -1000, 1000)))
+
+
 def weight_of(probability_value: float) -> float:
     """The match weight (log2 odds) of a probability."""
     clipped = min(max(probability_value, 1e-15), 1 - 1e-15)
@@ -184,6 +189,16 @@ class Scorer:
             level = comparison.compare(left, right).level
             if level != MISSING:
                 total += weights[comparison.name][level]
+        return total
+
+    def weights_of(self, kind: str, pairs: "Pairs") -> np.ndarray:
+        """`weight` of many pairs of one kind at once (the batch run): each comparison over arrays."""
+        total = np.full(len(pairs), self._prior[kind], dtype=np.float64)
+        for comparison in COMPARISONS[kind]:
+            levels = comparison.levels_of(pairs)
+            table = np.asarray(self._weights[kind][comparison.name], dtype=np.float64)
+            present = levels != MISSING
+            total[present] += table[levels[present]]
         return total
 
     def levels(self, left: Features, right: Features) -> list[int]:

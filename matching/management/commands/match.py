@@ -7,6 +7,7 @@ from argparse import ArgumentParser
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
+import numpy as np
 from django import db
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -14,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from matching.batch import (
+    SCORE_BLOCK,
     BatchStats,
     ChunkScores,
     Plan,
@@ -22,11 +24,12 @@ from matching.batch import (
     golden_pk_chunks,
     plan_merges,
     planned,
-    score_chunk,
+    score_table,
     split_plan,
 )
 from matching.engine import match_context
-from matching.models import BlockingKey, MatchProfile
+from matching.models import MatchProfile
+from matching.profiles import ProfileTable, profile_table
 from mdm.context import correlation
 from mdm.maintenance import vacuum_for_reads
 from mdm.models import EntityType, System
@@ -47,9 +50,15 @@ def _forked_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
-def _score_chunk(entity_type: str, pks: list[int]) -> ChunkScores:
-    """Step 1 for one chunk in a worker process (a fresh database connection per process)."""
-    return score_chunk(match_context(entity_type), pks)
+# The run's table, set before the worker processes are forked: they share it (copy-on-write), never pickle it.
+_TABLE: ProfileTable | None = None
+_SELECTED: np.ndarray | None = None
+
+
+def _score_blocks(entity_type: str, blocks: list[tuple[int, int]]) -> ChunkScores:
+    """Step 1 for a share of the younger golden records in a worker process (a fresh database connection each)."""
+    assert _TABLE is not None
+    return score_table(match_context(entity_type), _TABLE, selected=_SELECTED, blocks=blocks)
 
 
 def _apply_part(entity_type: str, plan: Plan, correlation_id: str) -> BatchStats:
@@ -108,24 +117,32 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         if chunks:
-            vacuum_for_reads(BlockingKey._meta.db_table, MatchProfile._meta.db_table)
+            vacuum_for_reads(MatchProfile._meta.db_table)
         context = match_context(entity_type)
+        global _TABLE, _SELECTED
+        _TABLE = table = profile_table(entity_type) if chunks else ProfileTable([], entity_type=entity_type)
+        loaded_at = time.monotonic()
+        if since is not None or options["system"]:
+            _SELECTED = np.isin(table.golden_pks, np.asarray([pk for pks in chunks for pk in pks], dtype=np.int64))
+        else:
+            _SELECTED = None
+        block = min(SCORE_BLOCK, options["chunk_size"] * 10)
+        blocks = [(start, min(start + block, table.goldens)) for start in range(0, table.goldens, block)]
         scores = ChunkScores()
-        bar = tqdm(total=sum(map(len, chunks)), unit="golden", desc="score", file=self.stderr, disable=None)
+        bar = tqdm(total=table.goldens, unit="golden", desc="score", file=self.stderr, disable=None)
         if options["workers"] == 1:
-            for pks in chunks:
-                scores.add(score_chunk(context, pks))
-                bar.update(len(pks))
+            scores = score_table(context, table, selected=_SELECTED, blocks=blocks, on_progress=bar.update)
         else:
             pool = _forked_pool(options["workers"])
             with pool:
-                futures = {pool.submit(_score_chunk, entity_type, pks): pks for pks in chunks}
+                futures = {pool.submit(_score_blocks, entity_type, [part]): part for part in blocks}
                 for future in as_completed(futures):
-                    scores.add(future.result())
-                    bar.update(len(futures[future]))
+                    part_scores = future.result()
+                    scores.add(part_scores)
+                    bar.update(futures[future][1] - futures[future][0])
         bar.close()
         scored_at = time.monotonic()
-        plan = plan_merges(context, scores, compare=compare_by_scoring(context))
+        plan = plan_merges(context, scores, compare=compare_by_scoring(context, table))
         planned_at = time.monotonic()
         if apply and options["workers"] > 1:
             total = BatchStats()
@@ -154,7 +171,8 @@ class Command(BaseCommand):
         merged, queued = ("would be merged", "would be queued") if not apply else ("merged", "queued")
         self.stdout.write(
             f"{total.goldens:,} golden {entity_type} records re-matched in {seconds:.1f} s "
-            f"(scoring {scored_at - started:.1f} s, {len(scores.edges):,} pairs at or above review; clustering "
+            f"(loading profiles {loaded_at - started:.1f} s, scoring {scored_at - loaded_at:.1f} s, "
+            f"{len(scores.edges):,} pairs at or above review; clustering "
             f"{planned_at - scored_at:.1f} s; applying {time.monotonic() - planned_at:.1f} s): "
             f"{total.compared_pairs:,} pairs compared, {total.merged:,} {merged}, {total.proposed:,} review candidates "
             f"{queued}, {total.skipped_rejected:,} pairs skipped (already rejected or open), {total.merge_refused:,} "

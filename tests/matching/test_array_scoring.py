@@ -1,0 +1,127 @@
+"""The batch run's array form of scoring (matching/profiles.py, Comparison.levels_of, Scorer.weights_of) gives
+exactly the levels and weights of the pair-by-pair form, on realistic records of every kind.
+
+Pairs are drawn to be hard: records of one generated entity (typos, swapped dates, missing values, second names and
+phones) and records that share a blocking key, besides random pairs.
+"""
+
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matching.comparisons import COMPARISONS, Pairs
+from matching.features import Features, blocking_keys
+from matching.profiles import KINDS, ProfileTable
+from matching.scoring import DEFAULT_PARAMETERS, Scorer, probabilities, probability
+
+from .helpers import match_form
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from generate_companies import companies
+from generate_persons import hub_record, persons
+
+SCORER = Scorer(DEFAULT_PARAMETERS)
+
+
+def _products() -> list[Features]:
+    rng = random.Random(7)
+    names = ["Steel bolt M8 x 40", "Steel bolt M8 x 50", "Steel bolt M10", "Copper pipe 15mm", "Copper pipe 22 mm"]
+    found = []
+    for number in range(300):
+        name = rng.choice(names)
+        found.append(
+            {
+                "kind": "product",
+                "gtin": rng.choice(["", "04006381333931", "04006381333948"]),
+                "sku": rng.choice(["", f"SAF{10000 + number % 40}", "SAF10048"]),
+                "name": name.lower() if rng.random() < 0.8 else name.lower().replace("steel", "stel"),
+                "uom": rng.choice(["", "EA", "BOX"]),
+                "category": rng.choice(["", "fasteners", "plumbing"]),
+                "price": rng.choice(["", "1.00", "1.005", "2.50", "abc"]),
+                "currency": "EUR",
+            }
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def forms() -> list[Features]:
+    found = [match_form(hub_record(record)) for record in persons(1500, seed=3)]
+    found += [match_form(item["record"]) for item in companies(1500, seed=5)]
+    # Dates that do not parse, and people or companies with two phones, emails or names.
+    found[0] = {**found[0], "dob": "1990-02-30"}
+    found[1] = {**found[1], "dob": "1990-03-02"}
+    found[2] = {**found[2], "phones": ["+4930123456", "+4930999999"], "emails": ["a@x.example", "b@x.example"]}
+    return found + _products()
+
+
+def _pairs(found: list[Features]) -> tuple[np.ndarray, np.ndarray]:
+    rng = random.Random(11)
+    by_key: dict[str, list[int]] = defaultdict(list)
+    for row, item in enumerate(found):
+        for key in blocking_keys("product" if item["kind"] == "product" else "customer", item):
+            by_key[key].append(row)
+    left, right = [], []
+    for rows in by_key.values():
+        for _ in range(min(len(rows), 6)):
+            a, b = rng.choice(rows), rng.choice(rows)
+            left.append(a)
+            right.append(b)
+    for _ in range(3000):
+        left.append(rng.randrange(len(found)))
+        right.append(rng.randrange(len(found)))
+    left += [0, 1, 2]  # the unparsable date against a parsed one, the two-phone person against itself
+    right += [1, 0, 2]
+    return np.asarray(left), np.asarray(right)
+
+
+def test_every_comparison_gives_the_scalar_level_and_every_pair_the_scalar_weight(forms: list[Features]) -> None:
+    table = ProfileTable(((row, row, item) for row, item in enumerate(forms)), entity_type="customer", with_keys=False)
+    left, right = _pairs(forms)
+    checked = 0
+    for code, kind in enumerate(KINDS):
+        same = (table.kinds[left] == code) & (table.kinds[right] == code)
+        pairs = Pairs(table, left[same], right[same])
+        assert len(pairs) > 200, kind
+        for comparison in COMPARISONS[kind]:
+            levels = comparison.levels_of(pairs)
+            expected = [
+                comparison.compare(forms[a], forms[b]).level for a, b in zip(pairs.left, pairs.right, strict=True)
+            ]
+            mismatched = [
+                (forms[a], forms[b], got, want)
+                for a, b, got, want in zip(pairs.left, pairs.right, levels, expected, strict=True)
+                if got != want
+            ]
+            assert not mismatched, (comparison.name, mismatched[:3])
+            checked += len(levels)
+        weights = SCORER.weights_of(kind, pairs)
+        expected_weights = [SCORER.weight(forms[a], forms[b]) for a, b in zip(pairs.left, pairs.right, strict=True)]
+        assert weights.tolist() == expected_weights
+        assert probabilities(weights) == pytest.approx([probability(weight) for weight in expected_weights])
+    assert checked > 20_000
+
+
+def test_the_table_gives_back_each_record_as_stored(forms: list[Features]) -> None:
+    table = ProfileTable(((row, row, item) for row, item in enumerate(forms)), entity_type="customer")
+    for row in (0, 2, 1600, len(forms) - 1):
+        assert table.features(row) == {key: value for key, value in forms[row].items()}
+    assert len(table.key_rows) == sum(len(blocking_keys("customer", item)) for item in forms), (
+        "every record's blocking keys are listed once each"
+    )
+
+
+def test_a_table_keeps_golden_records_members_together() -> None:
+    rows = [(10, 1, {"kind": "person", "first": "ann"}), (10, 5, {"kind": "person", "last": "lee"}), (12, 3, {})]
+    table = ProfileTable(rows, entity_type="customer", with_keys=False)
+    assert table.golden_pks.tolist() == [10, 12]
+    assert list(table.members(0)) == [0, 1] and list(table.members(1)) == [2]
+    assert table.golden_index([12, 11, 10]).tolist() == [1, -1, 0]
+    assert table.features(1)["first"] == "" and table.features(1)["last"] == "lee"
+    with pytest.raises(ValueError, match="ordered by golden record"):
+        ProfileTable([(12, 1, {}), (10, 2, {})], entity_type="customer")
