@@ -484,10 +484,21 @@ def _support(cluster: list[int], linked: set[int]) -> float:
 # --- 3. Apply ------------------------------------------------------------------------------------------
 
 
-def _explanations(context: MatchContext, edges: Sequence[Edge]) -> list[dict[str, Any]]:
-    """Each edge's best pair, explained attribute by attribute (the profiles are read in one query)."""
-    wanted = {pk for edge in edges for pk in (edge.mine, edge.theirs)}
-    forms = dict(MatchProfile.objects.filter(source_record_id__in=wanted).values_list("source_record_id", "features"))
+def _explanations(
+    context: MatchContext, edges: Sequence[Edge], table: ProfileTable | None = None
+) -> list[dict[str, Any]]:
+    """Each edge's best pair, explained attribute by attribute (from the run's table, or read in one query)."""
+    wanted = sorted({pk for edge in edges for pk in (edge.mine, edge.theirs)})
+    forms: dict[int, Any] = {}
+    if table is not None:
+        forms = {
+            pk: table.features(int(row)) for pk, row in zip(wanted, table.source_rows(wanted), strict=True) if row >= 0
+        }
+    missing = [pk for pk in wanted if pk not in forms]
+    if missing:
+        forms.update(
+            MatchProfile.objects.filter(source_record_id__in=missing).values_list("source_record_id", "features")
+        )
     return [
         context.scorer.score(forms[edge.mine], forms[edge.theirs]).explanation()
         if edge.mine in forms and edge.theirs in forms
@@ -496,7 +507,9 @@ def _explanations(context: MatchContext, edges: Sequence[Edge]) -> list[dict[str
     ]
 
 
-def _propose(context: MatchContext, proposals: Sequence[tuple[int, int, Edge]]) -> int:
+def _propose(
+    context: MatchContext, proposals: Sequence[tuple[int, int, Edge]], table: ProfileTable | None = None
+) -> int:
     """Queue review pairs whose records are both still active and not already decided or waiting."""
     if not proposals:
         return 0
@@ -521,7 +534,7 @@ def _propose(context: MatchContext, proposals: Sequence[tuple[int, int, Edge]]) 
             explanation=explanation,
         )
         for (candidate, younger, edge), explanation in zip(
-            chosen, _explanations(context, [edge for _, _, edge in chosen]), strict=True
+            chosen, _explanations(context, [edge for _, _, edge in chosen], table), strict=True
         )
     ]
     with acting(system_actor("matcher"), "batch match: possible duplicate"):
@@ -529,14 +542,17 @@ def _propose(context: MatchContext, proposals: Sequence[tuple[int, int, Edge]]) 
     return len(rows)
 
 
-def apply_plan(context: MatchContext, plan: Plan, *, on_progress: Any = None) -> BatchStats:
-    """Merge and queue as planned, APPLY_BATCH merges per transaction; refused merges go to review."""
+def apply_plan(
+    context: MatchContext, plan: Plan, *, on_progress: Any = None, table: ProfileTable | None = None
+) -> BatchStats:
+    """Merge and queue as planned, APPLY_BATCH merges per transaction; refused merges go to review. `table`, the
+    run's profiles, spares reading the explained pairs again (a profile it lacks is read from the database)."""
     stats = BatchStats()
     actor = system_actor("matcher")
     refused: list[tuple[int, int, Edge]] = []
     for start in range(0, len(plan.merges), APPLY_BATCH):
         batch = plan.merges[start : start + APPLY_BATCH]
-        explanations = _explanations(context, [edge for _, _, edge in batch])
+        explanations = _explanations(context, [edge for _, _, edge in batch], table)
         requests = [
             MergeRequest(
                 survivor_pk=survivor,
@@ -560,7 +576,7 @@ def apply_plan(context: MatchContext, plan: Plan, *, on_progress: Any = None) ->
             on_progress(len(batch))
     queue = plan.proposals + refused
     for start in range(0, len(queue), APPLY_BATCH):
-        stats.proposed += _propose(context, queue[start : start + APPLY_BATCH])
+        stats.proposed += _propose(context, queue[start : start + APPLY_BATCH], table)
     return stats
 
 

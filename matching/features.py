@@ -196,8 +196,12 @@ def blocking_keys(entity_type: str, found: Features) -> list[str]:
             keys.append(f"psn:{last}")
         if first and found["postcode"]:
             keys.append(f"ppc:{found['postcode']}:{first[:1]}")
+            # Composite keys stay rare at millions of records, when a surname or a postcode alone is too common.
+            keys.append(f"pfp:{first}:{found['postcode']}")
         if first and found["dob"]:
             keys.append(f"pfd:{first}:{found['dob'][:4]}")
+        if last and found["dob"]:
+            keys.append(f"psy:{last}:{found['dob'][:4]}")
         keys += [f"tel:{phone}" for phone in found["phones"]]
         keys += [f"eml:{email}" for email in found["emails"]]
     elif kind == "product":

@@ -164,6 +164,17 @@ class ProfileTable:
         """The rows of golden record number `golden`, oldest source record first."""
         return range(int(self.starts[golden]), int(self.starts[golden + 1]))
 
+    def source_rows(self, pks: Iterable[int]) -> np.ndarray:
+        """Rows of these source records (-1 for those not in the table)."""
+        if getattr(self, "_by_source", None) is None:
+            self._by_source = np.argsort(self.source_pks, kind="stable")
+        pks = np.asarray(list(pks), dtype=np.int64)
+        if not len(self.source_pks):
+            return np.full(len(pks), -1)
+        ordered = self.source_pks[self._by_source]
+        found = np.minimum(np.searchsorted(ordered, pks), len(ordered) - 1)
+        return np.where(ordered[found] == pks, self._by_source[found], -1)
+
     def golden_index(self, pks: Iterable[int]) -> np.ndarray:
         """Golden record numbers of these primary keys (-1 for those not in the table)."""
         pks = np.asarray(list(pks), dtype=np.int64)

@@ -64,7 +64,7 @@ def _score_blocks(entity_type: str, blocks: list[tuple[int, int]]) -> ChunkScore
 def _apply_part(entity_type: str, plan: Plan, correlation_id: str) -> BatchStats:
     """Step 3 for one independent part of the plan in a worker process."""
     with correlation(correlation_id):
-        return apply_plan(match_context(entity_type), plan)
+        return apply_plan(match_context(entity_type), plan, table=_TABLE)
 
 
 class Command(BaseCommand):
@@ -158,7 +158,7 @@ class Command(BaseCommand):
         elif apply:
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
             with correlation():
-                total = apply_plan(context, plan, on_progress=bar.update)
+                total = apply_plan(context, plan, on_progress=bar.update, table=table)
             bar.close()
         else:
             total = planned(plan)
