@@ -178,7 +178,7 @@ def golden_pair_edges(context: MatchContext, table: ProfileTable, mine: np.ndarr
     right = their_start[pair] + their_offset
     weights = np.full(len(pair), -np.inf)
     kinds = table.kinds
-    for code in np.unique(kinds[left]):
+    for code in np.flatnonzero(np.bincount(kinds[left], minlength=len(KINDS))):
         same = (kinds[left] == code) & (kinds[right] == code)
         if same.any():
             weights[same] = context.scorer.weights_of(KINDS[code], Pairs(table, left[same], right[same]))
@@ -249,19 +249,42 @@ def _with_identifiers(table: ProfileTable) -> np.ndarray:
 def _key_matrix(table: ProfileTable, cap: int) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
     """The golden records x blocking keys incidence (keys held by 2..cap golden records), and its transpose
     weighted by what sharing each key says (engine.key_weight): their product sums the weight of the keys two
-    golden records share."""
-    goldens = table.row_golden[table.key_rows].astype(np.int64)
-    cells = np.unique(table.key_ids.astype(np.int64) * max(table.goldens, 1) + goldens)
-    keys, goldens = np.divmod(cells, max(table.goldens, 1))
+    golden records share. Computed once per table and cap (worker processes inherit it)."""
+    cached = getattr(table, "_key_matrices", {})
+    if cap in cached:
+        return cached[cap]
+    goldens = max(table.goldens, 1)
+    cells = _distinct(table.key_ids.astype(np.int64) * goldens + table.key_goldens)
+    keys = cells // goldens
     holders = np.bincount(keys, minlength=len(table.keys))
-    kept = (holders[keys] >= 2) & (holders[keys] <= cap)
-    keys, goldens = keys[kept], goldens[kept]
-    base = np.fromiter((key.startswith(_IDENTIFIER_PREFIXES) for key in table.keys), dtype=bool, count=len(table.keys))
-    key_weights = np.where(base, 4.0, 1.0) / np.sqrt(1.0 + holders)
-    shape = (table.goldens, len(table.keys))
-    incidence = sparse.csr_matrix((np.ones(len(keys), dtype=np.float32), (goldens, keys)), shape=shape)
-    weighted = sparse.csr_matrix((key_weights[keys].astype(np.float64), (keys, goldens)), shape=shape[::-1])
+    kept = (holders[keys] >= 2) & (holders[keys] <= cap)  # a key of one record finds nobody: most keys
+    cells = cells[kept]
+    keys, members = np.divmod(cells, goldens)
+    used = _distinct(keys, ordered=True)
+    base = np.fromiter((table.keys[key].startswith(_IDENTIFIER_PREFIXES) for key in used), dtype=bool, count=len(used))
+    key_weights = np.zeros(len(table.keys))
+    key_weights[used] = np.where(base, 4.0, 1.0) / np.sqrt(1.0 + holders[used])
+    # Columns renumbered to the keys in use; cells are sorted by key, so the transpose is built in order.
+    columns = np.searchsorted(used, keys).astype(np.int32)
+    starts = np.searchsorted(columns, np.arange(len(used) + 1)).astype(np.int64)
+    weighted = sparse.csr_matrix(
+        (key_weights[keys], members.astype(np.int32), starts), shape=(len(used), table.goldens)
+    )
+    incidence = weighted.T.tocsr()
+    incidence.data = np.ones(len(incidence.data), dtype=np.float32)
+    cached[cap] = (incidence, weighted)
+    table._key_matrices = cached  # type: ignore[attr-defined]
     return incidence, weighted
+
+
+def _distinct(values: np.ndarray, *, ordered: bool = False) -> np.ndarray:
+    """The distinct values, sorted (a sort and a comparison: faster than np.unique's hashing on millions)."""
+    values = values if ordered else np.sort(values)
+    if not len(values):
+        return values
+    first = np.ones(len(values), dtype=bool)
+    first[1:] = values[1:] != values[:-1]
+    return values[first]
 
 
 def candidate_pairs(
@@ -269,21 +292,28 @@ def candidate_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Golden records start..stop-1 (numbers), each with its shortlist of older ones sharing blocking keys: the
     MAX_CANDIDATES sharing the most key weight, none below RANK_FLOOR of the best (as engine.shortlist)."""
-    shared = (incidence[start:stop] @ weighted).tocoo()
-    younger = shared.row.astype(np.int64) + start
-    older = shared.col.astype(np.int64)
-    weight = shared.data
-    keep = older < younger  # each pair once, by its younger record
+    rows = incidence[start:stop]
     if selected is not None:
-        keep &= selected[younger]
-    younger, older, weight = younger[keep], older[keep], weight[keep]
-    order = np.lexsort((older, -weight, younger))
-    younger, older, weight = younger[order], older[order], weight[order]
+        rows = sparse.diags(selected[start:stop].astype(np.float32)) @ rows
+    shared = (rows @ weighted[:, :stop]).tocsr()  # only older records can be candidates
+    counts = np.diff(shared.indptr)
+    younger = np.repeat(np.arange(start, stop, dtype=np.int32), counts)
+    older = shared.indices
+    weight = np.where(older < younger, shared.data, 0.0)  # each pair once, by its younger record
+    # The best share per record first, so that only the few pairs within RANK_FLOOR of it are sorted.
+    best = np.zeros(stop - start)
+    filled = counts > 0
+    best[filled] = np.maximum.reduceat(weight, shared.indptr[:-1][filled])
+    keep = (weight > 0) & (weight >= best[younger - start] * RANK_FLOOR)
+    younger, older, weight = younger[keep].astype(np.int64), older[keep].astype(np.int64), weight[keep]
+    # Best first within each record: one sort of (record, -weight) packed in a float (record numbers are local
+    # to the block, so the weight keeps about 1e-8 of precision; closer weights keep the matrix's order).
+    order = np.argsort((younger - start) * 4096.0 - np.minimum(weight, 4000.0), kind="stable")
+    younger, older = younger[order], older[order]
     first = np.ones(len(younger), dtype=bool)
     first[1:] = younger[1:] != younger[:-1]
     group_start = np.maximum.accumulate(np.where(first, np.arange(len(younger)), 0))
-    rank = np.arange(len(younger)) - group_start
-    keep = (rank < MAX_CANDIDATES) & (weight >= weight[group_start] * RANK_FLOOR)
+    keep = np.arange(len(younger)) - group_start < MAX_CANDIDATES
     return younger[keep], older[keep]
 
 
@@ -332,8 +362,8 @@ def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores
     entity_type = context.entity_type
     chunk = profile_table(entity_type, golden_pks)
     keys_of: dict[int, set[str]] = defaultdict(set)
-    for row, key in zip(chunk.key_rows.tolist(), chunk.key_ids.tolist(), strict=True):
-        keys_of[int(chunk.golden_pks[chunk.row_golden[row]])].add(chunk.keys[key])
+    for golden, key in zip(chunk.key_goldens.tolist(), chunk.key_ids.tolist(), strict=True):
+        keys_of[int(chunk.golden_pks[golden])].add(chunk.keys[key])
     keyed = keyed_goldens(entity_type, {key for keys in keys_of.values() for key in keys}, context.max_block_size)
     shortlists = {
         pk: shortlist(sorted(keys), keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()

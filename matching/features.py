@@ -149,6 +149,14 @@ def _product(values: dict[str, Any]) -> Features:
     }
 
 
+# The attributes of each kind's match form (besides "kind"), in the order the forms above list them.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "organisation": ("names", "forms", "tax", "phones", "domains", "postcode", "city", "street", "country"),
+    "person": ("first", "last", "dob", "nid", "phones", "emails", "postcode", "city", "street", "country"),
+    "product": ("gtin", "sku", "name", "uom", "category", "price", "currency"),
+}
+
+
 def features(entity_type: str, values: dict[str, Any]) -> Features:
     """The match form of one record's standardised values."""
     if entity_type == "product":

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from matching.comparisons import COMPARISONS, Pairs
-from matching.features import Features, blocking_keys
+from matching.features import FIELDS, Features, blocking_keys
 from matching.profiles import KINDS, ProfileTable
 from matching.scoring import DEFAULT_PARAMETERS, Scorer, probabilities, probability
 
@@ -111,7 +111,8 @@ def test_the_table_gives_back_each_record_as_stored(forms: list[Features]) -> No
     table = ProfileTable(((row, row, item) for row, item in enumerate(forms)), entity_type="customer")
     for row in (0, 2, 1600, len(forms) - 1):
         assert table.features(row) == {key: value for key, value in forms[row].items()}
-    assert len(table.key_rows) == sum(len(blocking_keys("customer", item)) for item in forms), (
+    assert all(set(item) - {"kind"} == set(FIELDS[item["kind"]]) for item in forms), "FIELDS lists every attribute"
+    assert len(table.key_goldens) == sum(len(blocking_keys("customer", item)) for item in forms), (
         "every record's blocking keys are listed once each"
     )
 
@@ -125,3 +126,34 @@ def test_a_table_keeps_golden_records_members_together() -> None:
     assert table.features(1)["first"] == "" and table.features(1)["last"] == "lee"
     with pytest.raises(ValueError, match="ordered by golden record"):
         ProfileTable([(12, 1, {}), (10, 2, {})], entity_type="customer")
+
+
+@pytest.mark.django_db
+def test_the_database_reads_the_same_table_as_the_stored_profiles(salesforce) -> None:
+    """The whole-table read (on PostgreSQL: attributes and keys extracted by the database, parsed as CSV) gives the
+    profiles and blocking keys the stored rows hold; a merged-away golden record's rows are left out."""
+    from matching.profiles import _profile_rows, _stored_keys, profile_table
+    from mdm.ingest import ingest
+    from mdm.models import GoldenRecord, GoldenStatus
+
+    records = [hub_record(record) for record in persons(60, seed=9)]
+    records += [{**item["record"], "source_id": f"C{n}"} for n, item in enumerate(companies(60, seed=4))]
+    records.append({"source_id": "odd", "legal_name": 'Quote "and", comma\nnewline Ltd', "phones": ["030 1234567"]})
+    ingest(system=salesforce, entity_type="customer", records=records, actor=salesforce.service_user)
+    retired = GoldenRecord.objects.order_by("pk").first()
+    GoldenRecord.objects.filter(pk=retired.pk).update(status=GoldenStatus.RETIRED)
+
+    fast = profile_table("customer")
+    rows = ProfileTable(_profile_rows("customer", None), entity_type="customer", with_keys=False)
+    rows.keys_set(*_stored_keys("customer", None))
+    assert retired.pk not in fast.golden_pks.tolist()
+    assert fast.golden_pks.tolist() == rows.golden_pks.tolist() and fast.source_pks.tolist() == rows.source_pks.tolist()
+    assert [fast.features(row) for row in range(len(fast))] == [rows.features(row) for row in range(len(rows))]
+
+    def keys(table: ProfileTable) -> list[tuple[int, str]]:
+        return sorted(
+            (int(table.golden_pks[golden]), table.keys[key])
+            for golden, key in zip(table.key_goldens, table.key_ids, strict=True)
+        )
+
+    assert keys(fast) == keys(rows) and len(keys(fast)) > 300
