@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -348,6 +349,16 @@ def _row(label: str, *cells: str) -> str:
     return f"{label:<34}" + "".join(f"{cell:>10}" for cell in cells)
 
 
+def match_phases(output: list[str]) -> dict[str, float]:
+    """The phase times `manage.py match` prints: loading profiles, scoring, clustering, applying (seconds)."""
+    found = {
+        name: float(value.replace(",", ""))
+        for line in output
+        for name, value in re.findall(r"(loading profiles|scoring|clustering|applying) ([\d,.]+) s", line)
+    }
+    return found if len(found) == 4 else {}
+
+
 def print_report(results: dict[str, Any]) -> None:
     machine = results["machine"]
     print(
@@ -367,6 +378,11 @@ def print_report(results: dict[str, Any]) -> None:
         label = f"hub: manage.py match, {results['workers']} w"
         figures = (quality["precision"], quality["recall"], quality["f1"], quality["bcubed_f1"])
         print(_row(label, f"{hub['seconds']:,.1f}", f"{hub['peak_rss_mib']:,.0f}", *map(_four, figures), "-"))
+        phases = match_phases(hub["output"])
+        if phases:
+            deciding = phases["loading profiles"] + phases["scoring"] + phases["clustering"]
+            print(_row("  of which deciding (profiles to clusters)", f"{deciding:,.1f}", "", "", "", "", "", ""))
+            print(_row("  of which applying (audited merges)", f"{phases['applying']:,.1f}", "", "", "", "", "", ""))
     splink = results.get("splink")
     if splink:
         clusters = splink["clusters"]

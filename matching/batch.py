@@ -246,7 +246,7 @@ def _with_identifiers(table: ProfileTable) -> np.ndarray:
     return cached
 
 
-def _key_matrix(table: ProfileTable, cap: int) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+def key_matrix(table: ProfileTable, cap: int) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
     """The golden records x blocking keys incidence (keys held by 2..cap golden records), and its transpose
     weighted by what sharing each key says (engine.key_weight): their product sums the weight of the keys two
     golden records share. Computed once per table and cap (worker processes inherit it)."""
@@ -327,7 +327,7 @@ def score_table(
 ) -> ChunkScores:
     """Step 1 over a whole table: each golden record (or each `selected` one) against the older ones it shares
     blocking keys with, in blocks of SCORE_BLOCK younger records (or the `blocks` given: a worker's share)."""
-    incidence, weighted = _key_matrix(table, context.max_block_size)
+    incidence, weighted = key_matrix(table, context.max_block_size)
     known = _rejected_pairs(entity_type=context.entity_type)
     rejected = {
         (max(a, b), min(a, b))

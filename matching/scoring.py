@@ -154,6 +154,10 @@ class Scorer:
         self.parameters = parameters
         self._weights = {kind: level_weights(parameters, kind) for kind in parameters}
         self._prior = {kind: weight_of(parameters[kind]["lambda"]) for kind in parameters}
+        self._weight_arrays = {
+            kind: {name: np.asarray(values, dtype=np.float64) for name, values in weights.items()}
+            for kind, weights in self._weights.items()
+        }
 
     def score(self, left: Features, right: Features) -> Score | None:
         """The score of two records, or None when they are of different kinds (a person and an organisation)."""
@@ -196,7 +200,7 @@ class Scorer:
         total = np.full(len(pairs), self._prior[kind], dtype=np.float64)
         for comparison in COMPARISONS[kind]:
             levels = comparison.levels_of(pairs)
-            table = np.asarray(self._weights[kind][comparison.name], dtype=np.float64)
+            table = self._weight_arrays[kind][comparison.name]
             present = levels != MISSING
             total[present] += table[levels[present]]
         return total

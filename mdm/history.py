@@ -28,6 +28,10 @@ def _provenance() -> dict[str, object]:
 
 
 def _copy_history_in_database(objs: Sequence[models.Model], model: type[models.Model], history_type: str) -> None:
+    _copy_history_of(model, [obj.pk for obj in objs], history_type)
+
+
+def _copy_history_of(model: type[models.Model], pks: Sequence[int], history_type: str) -> None:
     history_model = model.history.model
     quote = connection.ops.quote_name
     columns = [field.column for field in history_model.tracked_fields]
@@ -48,7 +52,7 @@ def _copy_history_in_database(objs: Sequence[models.Model], model: type[models.M
     select = f"SELECT {copied}, %s, %s, %s, %s, %s FROM {source} WHERE {pk} = ANY(%s)"  # noqa: S608
     sql = f"INSERT INTO {target} ({copied}, {stamped}) {select}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, [obj.pk for obj in objs]])
+        cursor.execute(sql, [*params, list(pks)])
 
 
 def bulk_create_tracked(objs: Sequence[M], model: type[M], *, batch_size: int = 500) -> list[M]:
@@ -71,3 +75,44 @@ def bulk_update_tracked(objs: Sequence[M], model: type[M], fields: list[str], *,
         _copy_history_in_database(objs, model, "~")
         return
     bulk_update_with_history(list(objs), model, fields, batch_size=batch_size, **_provenance())
+
+
+def move_tracked(model: type[M], field_name: str, moves: dict[int, int]) -> dict[int, list[int]]:
+    """Point every row whose foreign key `field_name` holds a key of `moves` at the key's value, with a history row
+    each; returns the moved rows' pks by old value (in pk order). Rows are locked in pk order first, as everywhere.
+
+    On PostgreSQL no row is loaded into Python: one locking SELECT of the pks, one UPDATE … FROM UNNEST, one
+    INSERT … SELECT of the history (source records carry their payloads: loading them cost more than the move).
+    """
+    moved: dict[int, list[int]] = {}
+    if not moves:
+        return moved
+    field = model._meta.get_field(field_name)
+    if connection.vendor != "postgresql":
+        rows = list(
+            model._default_manager.select_for_update().filter(**{f"{field.attname}__in": list(moves)}).order_by("pk")
+        )
+        for row in rows:
+            old = getattr(row, field.attname)
+            moved.setdefault(old, []).append(row.pk)
+            setattr(row, field.attname, moves[old])
+        bulk_update_tracked(rows, model, [field_name])
+        return moved
+    quote = connection.ops.quote_name
+    table, column, pk = quote(model._meta.db_table), quote(field.column), quote(model._meta.pk.column)
+    # Only quoted names from model metadata are interpolated; the moves are parameters.
+    lock = f"SELECT {pk}, {column} FROM {table} WHERE {column} = ANY(%s) ORDER BY {pk} FOR UPDATE"  # noqa: S608
+    update = (
+        f"UPDATE {table} SET {column} = m.new FROM UNNEST(%s::bigint[], %s::bigint[]) AS m(old, new)"  # noqa: S608
+        f" WHERE {table}.{column} = m.old"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(lock, [list(moves)])
+        rows = cursor.fetchall()
+        if not rows:
+            return moved
+        cursor.execute(update, [list(moves), list(moves.values())])
+    for row_pk, old in rows:
+        moved.setdefault(old, []).append(row_pk)
+    _copy_history_of(model, [row_pk for row_pk, _ in rows], "~")
+    return moved

@@ -11,7 +11,6 @@ refused, and its merge is a steward's (governance), where the edges' effect can 
 statements (the batch matcher merges hundreds of thousands of records after a large first load).
 """
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +23,7 @@ from django.utils import timezone
 from mdm.context import acting, current_correlation_id
 from mdm.db import reassign
 from mdm.golden import golden_record_touch, golden_records_recompute, golden_records_touch
-from mdm.history import bulk_create_tracked, bulk_update_tracked
+from mdm.history import bulk_create_tracked, bulk_update_tracked, move_tracked
 from mdm.models import (
     CrossReference,
     GoldenMerge,
@@ -141,18 +140,8 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
         into = {request.merged_pk: request.survivor_pk for request in accepted}
         merged_pks = list(into)
 
-        sources = list(SourceRecord.objects.select_for_update().filter(golden_id__in=merged_pks).order_by("pk"))
-        xrefs = list(CrossReference.objects.filter(golden_id__in=merged_pks).order_by("pk"))
-        moved_sources: dict[int, list[int]] = defaultdict(list)
-        moved_xrefs: dict[int, list[int]] = defaultdict(list)
-        for record in sources:
-            moved_sources[record.golden_id].append(record.pk)
-            record.golden_id = into[record.golden_id]
-        for xref in xrefs:
-            moved_xrefs[xref.golden_id].append(xref.pk)
-            xref.golden_id = into[xref.golden_id]
-        bulk_update_tracked(sources, SourceRecord, ["golden"])
-        bulk_update_tracked(xrefs, CrossReference, ["golden"])
+        moved_sources = move_tracked(SourceRecord, "golden", into)
+        moved_xrefs = move_tracked(CrossReference, "golden", into)
         reassign(BlockingKey, "golden", into)
         reassign(MatchProfile, "golden", into)
 

@@ -22,6 +22,7 @@ from matching.batch import (
     apply_plan,
     compare_by_scoring,
     golden_pk_chunks,
+    key_matrix,
     plan_merges,
     planned,
     score_table,
@@ -133,6 +134,7 @@ class Command(BaseCommand):
         if options["workers"] == 1:
             scores = score_table(context, table, selected=_SELECTED, blocks=blocks, on_progress=bar.update)
         else:
+            key_matrix(table, context.max_block_size)  # once, before the fork: the workers inherit it
             pool = _forked_pool(options["workers"])
             with pool:
                 futures = {pool.submit(_score_blocks, entity_type, [part]): part for part in blocks}
