@@ -157,3 +157,69 @@ def test_the_database_reads_the_same_table_as_the_stored_profiles(salesforce) ->
         )
 
     assert keys(fast) == keys(rows) and len(keys(fast)) > 300
+
+
+def _reference_edge(context, mine: list[Features], theirs: list[Features]) -> tuple[float, bool] | None:
+    """The pair-by-pair definition of a golden record's edge to another (as real time scores a candidate): each of
+    my newest members against their members with engine.score_target, the best of them, and cluster support."""
+    from matching.engine import CLUSTER_SAMPLE, CLUSTER_SUPPORT, Target, identifiers_conflict, score_target
+
+    scored = [
+        result
+        for found in mine[-CLUSTER_SAMPLE:]
+        if (result := score_target(context, found, Target(golden_pk=1), theirs)) is not None
+    ]
+    if not scored:
+        return None
+    best = max(scored, key=lambda result: result.weight)
+    if best.probability < context.review_threshold:
+        return None
+    support = sum(result.probability >= context.review_threshold for result in scored) / len(scored)
+    conflict = identifiers_conflict(mine, theirs)
+    return best.weight, best.supported and support >= CLUSTER_SUPPORT and not conflict
+
+
+def test_golden_record_edges_are_the_pair_by_pair_cluster_scores(forms: list[Features]) -> None:
+    """Golden records of several members (duplicates of one person, a stranger among them, more than the sampled
+    ten, companies with conflicting tax IDs): the array form finds the edges, weights and cluster support that
+    scoring member by member finds."""
+    from matching.batch import golden_pair_edges
+    from matching.engine import MatchContext
+
+    context = MatchContext("customer", 0, SCORER, review_threshold=0.5, auto_link_threshold=0.97, max_block_size=200)
+    rng = random.Random(5)
+    by_entity: dict[str, list[int]] = defaultdict(list)
+    people = [record for record in persons(1500, seed=3)]
+    for row, record in enumerate(people):
+        by_entity[record["entity"]].append(row)
+    groups = [rows for rows in by_entity.values() if len(rows) > 1]
+    goldens: list[list[int]] = []
+    for rows in groups[:150]:
+        cut = rng.randrange(1, len(rows))
+        goldens += [rows[:cut], rows[cut:]]  # one person split in two golden records: they should match
+    goldens.append([row for rows in groups[:3] for row in rows] * 3)  # big, mixed: more than CLUSTER_SAMPLE
+    goldens += [[rng.randrange(len(people)) for _ in range(rng.randrange(1, 4))] for _ in range(100)]
+    companies_start = 1500
+    goldens += [[companies_start + n, companies_start + n + 1] for n in range(0, 200, 2)]
+    rows_out = [(number, row, forms[row]) for number, members in enumerate(goldens) for row in members]
+    table = ProfileTable(rows_out, entity_type="customer", with_keys=False)
+    mine = np.asarray([number for number in range(len(goldens)) for _ in range(3)])
+    theirs = np.asarray(
+        [
+            rng.randrange(len(goldens)) if step else min(number ^ 1, len(goldens) - 1)
+            for number in range(len(goldens))
+            for step in range(3)
+        ]
+    )
+    edges = {(edge.younger, edge.older): edge for edge in golden_pair_edges(context, table, mine, theirs)}
+    checked = 0
+    for a, b in set(zip(mine.tolist(), theirs.tolist(), strict=True)):
+        expected = _reference_edge(context, [forms[row] for row in goldens[a]], [forms[row] for row in goldens[b]])
+        got = edges.get((a, b))
+        if expected is None:
+            assert got is None, (a, b)
+            continue
+        checked += 1
+        assert got is not None and got.weight == pytest.approx(expected[0]) and got.supported == expected[1], (a, b)
+    assert checked > 200
+    assert {edge.supported for edge in edges.values()} == {True, False}
