@@ -5,10 +5,16 @@ records against each other: after a first load with deferred matching, after a m
 or thresholds change, or after a large import. Like Splink, it first scores, then clusters, but
 the clustering keeps the hub's no-chaining rule and the result is applied to golden records:
 
-1. **Score** (`score_chunk`, read-only, shared by processes): each golden record is compared with
-   the older golden records it shares blocking keys with (so every pair is looked at once, by its
-   younger record), member by member, with the same scorer and thresholds as real time. Pairs at or
-   above review come back as compact `Edge`s.
+1. **Score** (`score_table`, read-only): the entity type's match profiles and stored blocking keys are
+   loaded once into a columnar `ProfileTable` (matching/profiles.py). A sparse golden-records x keys
+   matrix (integer key IDs; keys held by more than max_block_size records dropped) multiplied by its
+   weighted transpose gives, for a block of younger records at a time, the key weight each shares with
+   every older record: the shortlist is the best MAX_CANDIDATES, as real time's. The shortlisted pairs
+   are then compared all at once (`golden_pair_edges`: rapidfuzz's cpdist and integer codes over the
+   newest CLUSTER_SAMPLE members of each side, with the same weights and cluster support as real time),
+   and pairs at or above review come back as compact `Edge`s. `--workers` processes share the blocks
+   (forked after the table is loaded, so they share it); `score_chunk` does the same for a Celery
+   worker's chunk, finding candidates through the indexed BlockingKey table.
 2. **Plan** (`plan_merges`, one process, in memory): golden records are taken oldest first; each joins
    the cluster (an older golden record plus what already joined it in this run) it clearly matches:
    above auto-link, matching the cluster and not one member of it, and no second cluster above

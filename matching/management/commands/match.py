@@ -51,6 +51,8 @@ def _forked_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+# Golden records per Celery task: each task reads its chunk's candidates from the database.
+CELERY_CHUNK = 2000
 # The run's table, set before the worker processes are forked: they share it (copy-on-write), never pickle it.
 _TABLE: ProfileTable | None = None
 _SELECTED: np.ndarray | None = None
@@ -80,7 +82,12 @@ class Command(BaseCommand):
         parser.add_argument("--entity", required=True, choices=EntityType.values)
         parser.add_argument("--since", help="only golden records with source records received since (ISO 8601)")
         parser.add_argument("--system", help="only golden records with source records from this system")
-        parser.add_argument("--chunk-size", type=int, default=2000, help="golden records per chunk (default 2,000)")
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            help=f"golden records per chunk: a block scored at once here (default {SCORE_BLOCK:,}), a task with "
+            f"--celery (default {CELERY_CHUNK:,})",
+        )
         parser.add_argument("--workers", type=int, default=1, help="processes sharing the chunks (default 1)")
         parser.add_argument("--dry-run", action="store_true", help="score and count, but merge and queue nothing")
         parser.add_argument(
@@ -99,6 +106,8 @@ class Command(BaseCommand):
                 since = timezone.make_aware(since, datetime.UTC)
         if options["system"] and not System.objects.filter(code=options["system"]).exists():
             raise CommandError(f"unknown system '{options['system']}'")
+        if options["chunk_size"] is None:
+            options["chunk_size"] = CELERY_CHUNK if options["celery"] else SCORE_BLOCK
         if options["chunk_size"] < 1 or options["workers"] < 1:
             raise CommandError("--chunk-size and --workers must be at least 1")
         entity_type, apply = options["entity"], not options["dry_run"]
@@ -127,7 +136,7 @@ class Command(BaseCommand):
             _SELECTED = np.isin(table.golden_pks, np.asarray([pk for pks in chunks for pk in pks], dtype=np.int64))
         else:
             _SELECTED = None
-        block = min(SCORE_BLOCK, options["chunk_size"] * 10)
+        block = options["chunk_size"]
         blocks = [(start, min(start + block, table.goldens)) for start in range(0, table.goldens, block)]
         scores = ChunkScores()
         bar = tqdm(total=table.goldens, unit="golden", desc="score", file=self.stderr, disable=None)
