@@ -397,22 +397,10 @@ def _address_many(pairs: Pairs) -> np.ndarray:
     levels = np.where(present, 3, MISSING).astype(np.int8)
     levels[same_postcode] = 1
     by_street = same_postcode & (left_street >= 0)
-    street = pairs.column("street")
-    similarity = _cpdist(
-        street.values[pairs.left[by_street]],
-        street.values[pairs.right[by_street]],
-        fuzz.token_set_ratio,
-        dtype=np.float64,
-    )
+    similarity = _cpdist(*pairs.values("street", by_street), fuzz.token_set_ratio, dtype=np.float64)
     levels[np.flatnonzero(by_street)[similarity / 100 >= 0.85]] = 0
     by_city = present & ~same_postcode & (left_city >= 0) & (right_city >= 0)
-    city = pairs.column("city")
-    near = _cpdist(
-        city.values[pairs.left[by_city]],
-        city.values[pairs.right[by_city]],
-        JaroWinkler.normalized_similarity,
-        dtype=np.float64,
-    )
+    near = _cpdist(*pairs.values("city", by_city), JaroWinkler.normalized_similarity, dtype=np.float64)
     levels[np.flatnonzero(by_city)[near >= 0.9]] = 2
     return levels
 
