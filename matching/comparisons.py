@@ -164,15 +164,6 @@ def _name_similarity_many(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 _name_similarity.many = _name_similarity_many  # type: ignore[attr-defined]
 
 
-def _jaro_winkler(a: str, b: str) -> float:
-    return JaroWinkler.normalized_similarity(a, b)
-
-
-_jaro_winkler.many = lambda left, right: _cpdist(  # type: ignore[attr-defined]
-    left, right, JaroWinkler.normalized_similarity, dtype=np.float64
-)
-
-
 def _token_set(a: str, b: str) -> float:
     """Word order and extra words do not matter (street names)."""
     return fuzz.token_set_ratio(a, b) / 100
@@ -227,6 +218,70 @@ def fuzzy_list(key: str, cuts: Sequence[float], score: Callable[[str, str], floa
         several = present & ~single  # a record with two names: the best of every pairing, one pair at a time
         if several.any():
             levels[several] = pairs.one_by_one(compare, several)[several]
+        return levels
+
+    compare.many = many  # type: ignore[attr-defined]
+    return compare
+
+
+def _crosswise(straight_first: float, straight_last: float, first_last: float, last_first: float) -> bool:
+    """Whether two persons' names agree better read crosswise (one's first name against the other's last name)."""
+    return first_last + last_first > straight_first + straight_last
+
+
+def person_name(key: str, cuts: Sequence[float]):
+    """A person's first or last name by Jaro-Winkler, levels by thresholds (1.0 exact). Names written the other way
+    round ("Priest Felicity" and "Felicity Priest") are compared crosswise, since the order of the names never
+    decides a match by itself: when the two names agree better that way, the first-name comparison takes the
+    better crosswise pair and the last-name comparison the other, so a score stays the same from either side."""
+    better = key == "first"
+
+    def compare(left: Features, right: Features) -> Outcome:
+        a, b = left.get(key) or "", right.get(key) or ""
+        if not a or not b:
+            return Outcome(MISSING, None, a or None, b or None)
+        if a == b:
+            return Outcome(0, 1.0, a, b)
+        similarity, shown = JaroWinkler.normalized_similarity(a, b), (a, b)
+        first_a, last_a, first_b, last_b = (
+            side.get(name) or "" for side in (left, right) for name in ("first", "last")
+        )
+        if first_a and last_a and first_b and last_b:
+            first_last = JaroWinkler.normalized_similarity(first_a, last_b)
+            last_first = JaroWinkler.normalized_similarity(last_a, first_b)
+            straight_first = JaroWinkler.normalized_similarity(first_a, first_b)
+            straight_last = JaroWinkler.normalized_similarity(last_a, last_b)
+            if _crosswise(straight_first, straight_last, first_last, last_first):
+                if (first_last >= last_first) == better:
+                    similarity, shown = first_last, (first_a, f"{last_b} (last name)")
+                else:
+                    similarity, shown = last_first, (last_a, f"{first_b} (first name)")
+        level = 0 if similarity >= 1.0 else 1 + _thresholds(similarity, cuts)
+        return Outcome(level, round(similarity, 4), *shown)
+
+    def many(pairs: Pairs) -> np.ndarray:
+        left, right = pairs.codes(key)
+        present = (left >= 0) & (right >= 0)
+        levels = np.where(present, 0, MISSING).astype(np.int8)
+        todo = present & (left != right)
+        similarity = _cpdist(*pairs.values(key, todo), JaroWinkler.normalized_similarity, dtype=np.float64)
+        codes = [code for name in ("first", "last") for code in pairs.codes(name)]
+        both = np.logical_and.reduce([code >= 0 for code in codes])[todo]
+        mine, theirs = pairs.left[todo][both], pairs.right[todo][both]
+        firsts, lasts = pairs.column("first").values, pairs.column("last").values
+
+        def jaro_winkler(one: np.ndarray, other: np.ndarray) -> np.ndarray:
+            return _cpdist(one, other, JaroWinkler.normalized_similarity, dtype=np.float64)
+
+        first_last, last_first = jaro_winkler(firsts[mine], lasts[theirs]), jaro_winkler(lasts[mine], firsts[theirs])
+        straight_first, straight_last = (
+            jaro_winkler(firsts[mine], firsts[theirs]),
+            jaro_winkler(lasts[mine], lasts[theirs]),
+        )
+        pick = np.maximum(first_last, last_first) if better else np.minimum(first_last, last_first)
+        crosswise = _crosswise(straight_first, straight_last, first_last, last_first)
+        similarity[np.flatnonzero(both)] = np.where(crosswise, pick, similarity[both])
+        levels[todo] = _levels_by_cuts(similarity, cuts)
         return levels
 
     compare.many = many  # type: ignore[attr-defined]
@@ -433,13 +488,13 @@ PERSON: tuple[Comparison, ...] = (
         "first_name",
         "First name",
         ("exact", "close", "similar", "different"),
-        fuzzy_list("first", (0.92, 0.8), _jaro_winkler),
+        person_name("first", (0.92, 0.8)),
     ),
     Comparison(
         "last_name",
         "Last name",
         ("exact", "close", "similar", "different"),
-        fuzzy_list("last", (0.92, 0.8), _jaro_winkler),
+        person_name("last", (0.92, 0.8)),
     ),
     Comparison(
         "date_of_birth",

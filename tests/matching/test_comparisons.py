@@ -73,6 +73,23 @@ def test_address_levels() -> None:
     assert address(here, {"street": "", "postcode": "80331", "city": "muenchen"}).level == 3
 
 
+def test_first_and_last_name_written_the_other_way_round_compare_crosswise() -> None:
+    first, last = (next(c for c in PERSON if c.name == name) for name in ("first_name", "last_name"))
+    felicity = {"kind": "person", "first": "felicity", "last": "priest"}
+    swapped = {"kind": "person", "first": "priest", "last": "felicidy"}
+    # Crosswise, the better pair (priest = priest) is the first-name comparison's, the other the last name's.
+    assert first.compare(felicity, swapped).level == 0 and first.compare(swapped, felicity).level == 0
+    assert last.compare(felicity, swapped).level == 1  # felicity ~ felicidy
+    assert (last.compare(felicity, swapped).left, last.compare(felicity, swapped).right) == (
+        "felicity",
+        "felicidy (last name)",
+    )
+    assert SCORER.score(felicity, swapped).weight == SCORER.score(swapped, felicity).weight
+    # Straight agreement is kept when it is the better reading, and one name alone is never read crosswise.
+    assert first.compare(felicity, {**felicity, "last": "felicity"}).level == 0
+    assert first.compare({"kind": "person", "first": "priest"}, felicity).level == PERSON[0].levels.index("different")
+
+
 def test_dates_of_birth_with_day_and_month_swapped_are_close() -> None:
     assert DOB.compare({"dob": "1980-03-04"}, {"dob": "1980-04-03"}).level == 1
     assert DOB.compare({"dob": "1980-03-04"}, {"dob": "1980-03-05"}).level == 1
