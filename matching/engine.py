@@ -429,3 +429,31 @@ def match_profiles_replace(source_records: Sequence[SourceRecord], found: Sequen
         ],
         batch_size=1000,
     )
+
+
+def match_forms_rebuild(
+    entity_type: str, *, chunk_size: int = 2000, on_progress: Callable[[int], Any] | None = None
+) -> int:
+    """Recompute every source record's match form and blocking keys from its standardised values and store them
+    (after the definitions in matching/features.py change: a new key, a new attribute). Chunk by chunk, each in a
+    transaction of its own; golden records and decisions are untouched. Returns the records rebuilt."""
+    from django.db import transaction
+
+    done, last = 0, 0
+    while True:
+        rows = list(
+            SourceRecord.objects.filter(entity_type=entity_type, pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", "golden_id", "standardised")[:chunk_size]
+        )
+        if not rows:
+            return done
+        records = [SourceRecord(pk=pk, golden_id=golden_pk, entity_type=entity_type) for pk, golden_pk, _ in rows]
+        found = [features(entity_type, values or {}) for _, _, values in rows]
+        with transaction.atomic():
+            blocking_keys_replace(records, [blocking_keys(entity_type, item) for item in found])
+            match_profiles_replace(records, found)
+        done += len(rows)
+        last = rows[-1][0]
+        if on_progress is not None:
+            on_progress(len(rows))

@@ -283,3 +283,31 @@ def test_plan_never_counts_a_member_with_a_different_identifier_as_support() -> 
     )
     assert [(survivor, merged) for survivor, merged, _ in result.merges] == [(1, 2)]
     assert [(candidate, younger) for candidate, younger, _ in result.proposals] == [(1, 3)]
+
+
+def test_rebuild_match_keys_stores_the_keys_the_current_definitions_make(salesforce: System) -> None:
+    from matching.features import blocking_keys, features
+    from matching.models import BlockingKey, MatchProfile
+    from mdm.models import SourceRecord
+
+    ingest(
+        system=salesforce,
+        entity_type="customer",
+        records=[northwind("1"), {"source_id": "p", "first_name": "Ann", "last_name": "Lee", "kind": "person"}],
+        actor=salesforce.service_user,
+    )
+    BlockingKey.objects.all().delete()
+    MatchProfile.objects.update(features={"kind": "organisation"})
+    out = StringIO()
+    call_command("rebuild_match_keys", "--entity", "customer", "--chunk-size", "1", stdout=out, stderr=StringIO())
+    assert "2 customer source records" in out.getvalue()
+    for record in SourceRecord.objects.all():
+        found = features("customer", record.standardised)
+        assert MatchProfile.objects.get(source_record=record).features == found
+        stored = set(BlockingKey.objects.filter(source_record=record).values_list("key", flat=True))
+        assert stored == set(blocking_keys("customer", found)) and stored
+        assert set(BlockingKey.objects.filter(source_record=record).values_list("golden_id", flat=True)) == {
+            record.golden_id
+        }
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("rebuild_match_keys", "--entity", "customer", "--chunk-size", "0")
