@@ -586,8 +586,7 @@ def apply_plan(
     stats = BatchStats()
     actor = system_actor("matcher")
     refused: list[tuple[int, int, Edge]] = []
-    for start in range(0, len(plan.merges), APPLY_BATCH):
-        batch = plan.merges[start : start + APPLY_BATCH]
+    for batch in _merge_batches(plan.merges):
         explanations = _explanations(context, [edge for _, _, edge in batch], table)
         requests = [
             MergeRequest(
@@ -614,6 +613,20 @@ def apply_plan(
     for start in range(0, len(queue), APPLY_BATCH):
         stats.proposed += _propose(context, queue[start : start + APPLY_BATCH], table)
     return stats
+
+
+def _merge_batches(merges: Sequence[tuple[int, int, Edge]]) -> Iterable[list[tuple[int, int, Edge]]]:
+    """The merges grouped by survivor, about APPLY_BATCH a transaction, never one survivor's in two: a survivor is
+    then recomputed, versioned and announced once for all the records it takes in, not once per record."""
+    ordered = sorted(merges, key=lambda merge: merge[0])  # stable: each survivor's merges keep their order
+    batch: list[tuple[int, int, Edge]] = []
+    for merge in ordered:
+        if len(batch) >= APPLY_BATCH and merge[0] != batch[-1][0]:
+            yield batch
+            batch = []
+        batch.append(merge)
+    if batch:
+        yield batch
 
 
 def split_plan(plan: Plan, parts: int) -> list[Plan]:
