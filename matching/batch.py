@@ -131,6 +131,8 @@ class BatchStats:
 
 # Key prefixes of identifiers: sharing one says much more than sharing a word (engine.key_weight).
 _IDENTIFIER_PREFIXES = ("tax:", "gtin:", "sku:", "nid:", "tel:", "eml:", "dom:")
+# Up to this many golden pairs are scored member pair by member pair: arrays cost more for a handful.
+ONE_BY_ONE = 8
 # Younger golden records whose candidates are found and scored together (bounds the memory of one step).
 SCORE_BLOCK = 50_000
 
@@ -172,6 +174,8 @@ def golden_pair_edges(context: MatchContext, table: ProfileTable, mine: np.ndarr
     theirs = np.asarray(theirs, dtype=np.int64)
     if not len(mine):
         return []
+    if len(mine) <= ONE_BY_ONE:
+        return _edges_one_by_one(context, table, mine, theirs)
     my_start, my_size = _sample(table, mine)
     their_start, their_size = _sample(table, theirs)
     # Every sampled member of mine against every sampled member of theirs, pair by pair of golden records.
@@ -209,36 +213,103 @@ def golden_pair_edges(context: MatchContext, table: ProfileTable, mine: np.ndarr
     members_scored = np.bincount(by_pair, minlength=len(mine))
     members_reaching = np.bincount(by_pair[review[best_of_member]], minlength=len(mine))
     support_of = dict(zip(best_of_member.tolist(), member_support.tolist(), strict=True))
-    edges: list[Edge] = []
-    goldens = table.golden_pks
-    sources = table.source_pks
+    rows = chosen[head]
+    rows = rows[review[rows]]
+    index = pair[rows]
+    member_supported = np.asarray([support_of[row] >= CLUSTER_SUPPORT for row in rows.tolist()], dtype=bool)
+    members_supported = members_reaching[index] / np.maximum(members_scored[index], 1) >= CLUSTER_SUPPORT
     with_ids = _with_identifiers(table)
-    for row in chosen[head]:
-        if not review[row]:
-            continue
-        index = pair[row]
-        member_supported = support_of[row] >= CLUSTER_SUPPORT
-        conflict = False
-        if with_ids[mine[index]] and with_ids[theirs[index]]:
-            their_rows = table.members(int(theirs[index]))
-            their_forms = [table.features(other) for other in their_rows]
-            conflict = identifiers_conflict([table.features(r) for r in table.members(int(mine[index]))], their_forms)
-            sampled = their_forms[-CLUSTER_SAMPLE:]
-            member_supported = member_supported and not identifiers_conflict([table.features(int(left[row]))], sampled)
-        supported = (
-            member_supported and members_reaching[index] / members_scored[index] >= CLUSTER_SUPPORT and not conflict
+    checked = with_ids[mine[index]] & with_ids[theirs[index]]  # identifiers to compare: few records have any
+    edges = [
+        Edge(younger, older, weight, supported, source, other)
+        for younger, older, weight, supported, source, other in zip(
+            table.golden_pks[mine[index][~checked]].tolist(),
+            table.golden_pks[theirs[index][~checked]].tolist(),
+            weights[rows[~checked]].tolist(),
+            (member_supported & members_supported)[~checked].tolist(),
+            table.source_pks[left[rows[~checked]]].tolist(),
+            table.source_pks[right[rows[~checked]]].tolist(),
+            strict=True,
         )
+    ]
+    for row, pair_index, member, members in zip(
+        rows[checked].tolist(),
+        index[checked].tolist(),
+        member_supported[checked].tolist(),
+        members_supported[checked].tolist(),
+        strict=True,
+    ):
         edges.append(
-            Edge(
-                younger=int(goldens[mine[index]]),
-                older=int(goldens[theirs[index]]),
-                weight=float(weights[row]),
-                supported=bool(supported),
-                mine=int(sources[left[row]]),
-                theirs=int(sources[right[row]]),
-                conflict=conflict,
+            _edge(
+                table,
+                int(mine[pair_index]),
+                int(theirs[pair_index]),
+                float(weights[row]),
+                (int(left[row]), int(right[row])),
+                member,
+                members,
             )
         )
+    return edges
+
+
+def _edge(
+    table: ProfileTable,
+    mine: int,
+    theirs: int,
+    weight: float,
+    rows: tuple[int, int],
+    member_supported: bool,
+    members_supported: bool,
+) -> Edge:
+    """The edge of golden record mine to theirs (numbers), from its best member pair (rows) and the two cluster
+    checks; check-digit identifiers that conflict veto support (read only when both hold some)."""
+    conflict = False
+    with_ids = _with_identifiers(table)
+    if with_ids[mine] and with_ids[theirs]:
+        their_forms = [table.features(other) for other in table.members(theirs)]
+        conflict = identifiers_conflict([table.features(row) for row in table.members(mine)], their_forms)
+        sampled = their_forms[-CLUSTER_SAMPLE:]
+        member_supported = member_supported and not identifiers_conflict([table.features(rows[0])], sampled)
+    return Edge(
+        younger=int(table.golden_pks[mine]),
+        older=int(table.golden_pks[theirs]),
+        weight=weight,
+        supported=bool(member_supported and members_supported and not conflict),
+        mine=int(table.source_pks[rows[0]]),
+        theirs=int(table.source_pks[rows[1]]),
+        conflict=conflict,
+    )
+
+
+def _edges_one_by_one(context: MatchContext, table: ProfileTable, mine: np.ndarray, theirs: np.ndarray) -> list[Edge]:
+    """golden_pair_edges for a few pairs (the clustering step asks about one record at a time): the same
+    definition, member pair by member pair, without the fixed cost of the array form."""
+    review = weight_of(context.review_threshold)
+    weigh = context.scorer.weight
+    edges: list[Edge] = []
+    for a, b in zip(mine.tolist(), theirs.tolist(), strict=True):
+        my_rows = list(table.members(a))[-CLUSTER_SAMPLE:]
+        their_rows = list(table.members(b))[-CLUSTER_SAMPLE:]
+        forms = {row: table.features(row) for row in {*my_rows, *their_rows}}
+        best: tuple[float, int, int, bool] | None = None
+        scored = reaching = 0
+        for row in my_rows:  # oldest first: on a tie the older member stays best
+            weighed = [
+                (weight, other) for other in their_rows if (weight := weigh(forms[row], forms[other])) is not None
+            ]
+            if not weighed:
+                continue
+            scored += 1
+            top = max(weight for weight, _ in weighed)
+            newest = next(other for weight, other in reversed(weighed) if weight == top)
+            reaching += top >= review
+            supported = sum(weight >= review for weight, _ in weighed) / len(their_rows) >= CLUSTER_SUPPORT
+            if best is None or top > best[0]:
+                best = (top, row, newest, supported)
+        if best is not None and best[0] >= review:
+            weight, row, other, supported = best
+            edges.append(_edge(table, a, b, weight, (row, other), supported, reaching / scored >= CLUSTER_SUPPORT))
     return edges
 
 
