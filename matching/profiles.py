@@ -11,6 +11,7 @@ of their primary keys: a smaller number is an older record.
 """
 
 import io
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,14 +58,14 @@ def _column(raw: list[Any], *, listed: bool) -> Column:
 
 
 def _column_of_texts(texts: np.ndarray, *, listed: bool) -> Column:
-    """A column from texts ("" when missing), a list attribute's values joined by KEY_SEPARATOR: equal texts are
-    coded together first, so only the distinct ones are split."""
+    """A column from texts ("" when missing), a list attribute's as its JSON text: equal texts are coded together
+    first, so only the distinct ones are parsed."""
     codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
     uniques = np.asarray(uniques, dtype=object)
     if listed:
-        split = np.empty(len(uniques), dtype=object)
-        split[:] = [tuple(text.split(KEY_SEPARATOR)) if text else () for text in uniques]
-        uniques = split
+        parsed = np.empty(len(uniques), dtype=object)
+        parsed[:] = [tuple(json.loads(text) or ()) if text else () for text in uniques]
+        uniques = parsed
     return _coded_column(codes, uniques, listed=listed)
 
 
@@ -154,9 +155,9 @@ class ProfileTable:
     @classmethod
     def from_columns(cls, frame: pd.DataFrame, *, entity_type: str) -> "ProfileTable":
         """A table from columns read by the database (see `_read_columns`): golden, source, kind, keys (the
-        record's blocking keys joined by KEY_SEPARATOR) and one column per attribute, list attributes joined by
-        KEY_SEPARATOR too. Nothing is parsed row by row: equal texts are coded together first, and only the
-        distinct ones are split."""
+        record's blocking keys joined by KEY_SEPARATOR) and one column per attribute, list attributes as JSON
+        text. Nothing is parsed row by row: equal texts are coded together first, and only the distinct ones are
+        parsed."""
         table = cls.__new__(cls)
         table.entity_type = entity_type
         kinds = frame["kind"].map({kind: code for code, kind in enumerate(KINDS)}).fillna(0).to_numpy(np.int8)
@@ -260,12 +261,11 @@ def _read_columns(entity_type: str) -> pd.DataFrame:
 
     separator = psql.Literal(KEY_SEPARATOR)
     names = sorted({name for kind in FIELDS.values() for name in kind})
+    # A list attribute comes as its JSON text: only its distinct texts are parsed (`_column_of_texts`).
     attributes = [
-        psql.SQL(
-            "(SELECT string_agg(value, {separator}) FROM jsonb_array_elements_text(p.features -> {name}) AS value)"
-            if name in LIST_FIELDS
-            else "p.features ->> {name}"
-        ).format(separator=separator, name=psql.Literal(name))
+        psql.SQL("p.features -> {name}" if name in LIST_FIELDS else "p.features ->> {name}").format(
+            name=psql.Literal(name)
+        )
         for name in names
     ]
     statement = psql.SQL(
@@ -283,9 +283,15 @@ def _read_columns(entity_type: str) -> pd.DataFrame:
     )
     buffer = io.BytesIO()
     connection.ensure_connection()
-    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for data in copy:
-            buffer.write(data)
+    with connection.connection.cursor() as cursor:
+        # The sort by golden record carries every profile: in memory it takes a third of the time it takes on disk.
+        cursor.execute("SET work_mem = '512MB'")
+        try:
+            with cursor.copy(statement) as copy:
+                for data in copy:
+                    buffer.write(data)
+        finally:
+            cursor.execute("RESET work_mem")
     buffer.seek(0)
     columns = ["golden", "source", "kind", "keys", *names]
     if not buffer.getbuffer().nbytes:
