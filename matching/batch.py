@@ -315,21 +315,18 @@ def _edges_one_by_one(context: MatchContext, table: ProfileTable, mine: np.ndarr
 
 def _with_identifiers(table: ProfileTable) -> np.ndarray:
     """Per golden record: whether any member holds a check-digit identifier (a valid tax ID, a GTIN)."""
-    cached = getattr(table, "_with_identifiers", None)
-    if cached is None:
+    if "with identifiers" not in table.derived:
         rows = (table.column("tax").codes >= 0) | (table.column("gtin").codes >= 0)
-        cached = np.bincount(table.row_golden[rows], minlength=table.goldens) > 0
-        table._with_identifiers = cached  # type: ignore[attr-defined]
-    return cached
+        table.derived["with identifiers"] = np.bincount(table.row_golden[rows], minlength=table.goldens) > 0
+    return table.derived["with identifiers"]
 
 
 def key_matrix(table: ProfileTable, cap: int) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
     """The golden records x blocking keys incidence (keys held by 2..cap golden records), and its transpose
     weighted by what sharing each key says (engine.key_weight): their product sums the weight of the keys two
     golden records share. Computed once per table and cap (worker processes inherit it)."""
-    cached = getattr(table, "_key_matrices", {})
-    if cap in cached:
-        return cached[cap]
+    if ("key matrix", cap) in table.derived:
+        return table.derived[("key matrix", cap)]
     goldens = max(table.goldens, 1)
     cells = _distinct(table.key_ids.astype(np.int64) * goldens + table.key_goldens)
     keys = cells // goldens
@@ -349,8 +346,7 @@ def key_matrix(table: ProfileTable, cap: int) -> tuple[sparse.csr_matrix, sparse
     )
     incidence = weighted.T.tocsr()
     incidence.data = np.ones(len(incidence.data), dtype=np.float32)
-    cached[cap] = (incidence, weighted)
-    table._key_matrices = cached  # type: ignore[attr-defined]
+    table.derived[("key matrix", cap)] = (incidence, weighted)
     return incidence, weighted
 
 
@@ -394,6 +390,12 @@ def candidate_pairs(
     return younger[keep], older[keep]
 
 
+def _pair_codes(one: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """One integer per unordered pair of golden record numbers (both below 2**31)."""
+    one, other = np.asarray(one, dtype=np.int64), np.asarray(other, dtype=np.int64)
+    return np.maximum(one, other) << 32 | np.minimum(one, other)
+
+
 def score_table(
     context: MatchContext,
     table: ProfileTable,
@@ -406,22 +408,15 @@ def score_table(
     blocking keys with, in blocks of SCORE_BLOCK younger records (or the `blocks` given: a worker's share)."""
     incidence, weighted = key_matrix(table, context.max_block_size)
     known = _rejected_pairs(entity_type=context.entity_type)
-    rejected = {
-        (max(a, b), min(a, b))
-        for pair in known
-        if len(pair) == 2
-        for a, b in [tuple(table.golden_index(sorted(pair)).tolist())]
-        if a >= 0 and b >= 0
-    }
+    ends = table.golden_index([pk for pair in known if len(pair) == 2 for pk in pair]).reshape(-1, 2)
+    rejected = _pair_codes(*ends[(ends >= 0).all(axis=1)].T)
     result = ChunkScores(known=known)
     if blocks is None:
         blocks = [(start, min(start + SCORE_BLOCK, table.goldens)) for start in range(0, table.goldens, SCORE_BLOCK)]
     for start, stop in blocks:
         younger, older = candidate_pairs(incidence, weighted, start, stop, selected)
-        if rejected:
-            vetoed = np.fromiter(
-                ((y, o) in rejected for y, o in zip(younger.tolist(), older.tolist(), strict=True)), bool, len(younger)
-            )
+        if len(rejected):
+            vetoed = np.isin(_pair_codes(younger, older), rejected)
             result.skipped_rejected += int(vetoed.sum())
             younger, older = younger[~vetoed], older[~vetoed]
         result.goldens += int(np.count_nonzero(selected[start:stop])) if selected is not None else stop - start

@@ -224,6 +224,15 @@ def fuzzy_list(key: str, cuts: Sequence[float], score: Callable[[str, str], floa
     return compare
 
 
+def _missing_or_equal(a: str, b: str) -> Outcome | None:
+    """One value each: MISSING when a side has none, exact (level 0) when equal; None when they must be compared."""
+    if not a or not b:
+        return Outcome(MISSING, None, a or None, b or None)
+    if a == b:
+        return Outcome(0, 1.0, a, b)
+    return None
+
+
 def _crosswise(straight_first: float, straight_last: float, first_last: float, last_first: float) -> bool:
     """Whether two persons' names agree better read crosswise (one's first name against the other's last name)."""
     return first_last + last_first > straight_first + straight_last
@@ -238,10 +247,8 @@ def person_name(key: str, cuts: Sequence[float]):
 
     def compare(left: Features, right: Features) -> Outcome:
         a, b = left.get(key) or "", right.get(key) or ""
-        if not a or not b:
-            return Outcome(MISSING, None, a or None, b or None)
-        if a == b:
-            return Outcome(0, 1.0, a, b)
+        if settled := _missing_or_equal(a, b):
+            return settled
         similarity, shown = JaroWinkler.normalized_similarity(a, b), (a, b)
         first_a, last_a, first_b, last_b = (
             side.get(name) or "" for side in (left, right) for name in ("first", "last")
@@ -321,10 +328,8 @@ def exact(key: str, *, close: Callable[[str, str], bool] | None = None):
 
     def compare(left: Features, right: Features) -> Outcome:
         a, b = left.get(key) or "", right.get(key) or ""
-        if not a or not b:
-            return Outcome(MISSING, None, a or None, b or None)
-        if a == b:
-            return Outcome(0, 1.0, a, b)
+        if settled := _missing_or_equal(a, b):
+            return settled
         if close is not None:
             return Outcome(1 if close(a, b) else 2, None, a, b)
         return Outcome(1, 0.0, a, b)

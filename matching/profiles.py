@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from matching.features import FIELDS, Features, blocking_keys
+from matching.features import FIELDS, Features
 from mdm.models import GoldenStatus
 
 # Attributes that hold lists (a record may have several phones, names, tax IDs); the others hold one string.
@@ -98,17 +98,14 @@ def _shared_values(uniques: np.ndarray, codes: np.ndarray, missing: Any) -> np.n
 class ProfileTable:
     """The match forms of many source records, column by column, with their golden records and blocking keys."""
 
-    def __init__(self, rows: Iterable[tuple[int, int, Features]], *, entity_type: str, with_keys: bool = True) -> None:
+    def __init__(self, rows: Iterable[tuple[int, int, Features]], *, entity_type: str) -> None:
         """Rows of (golden pk, source pk, match form), ordered by golden record then source record; read once,
-        so a stream of a million rows never holds a million dicts."""
+        so a stream of a million rows never holds a million dicts. Blocking keys are given by `keys_set`."""
         self.entity_type = entity_type
         row_goldens: list[int] = []
         sources: list[int] = []
         raw: dict[str, list[Any]] = {}
         kinds: list[int] = []
-        key_codes: dict[str, int] = {}
-        key_rows: list[int] = []
-        key_ids: list[int] = []
         fields: list[str] = []
         self.kind_fields: dict[int, list[str]] = {}  # the attributes records of each kind have
         row = -1
@@ -130,16 +127,9 @@ class ProfileTable:
             for name in fields:
                 if len(raw[name]) <= row:  # an attribute this record does not have
                     raw[name].append(() if name in LIST_FIELDS else "")
-            if with_keys:
-                for key in blocking_keys(entity_type, item):
-                    key_rows.append(row)
-                    key_ids.append(key_codes.setdefault(key, len(key_codes)))
         self._rows_set(row_goldens, sources, kinds)
         self.columns = {name: _column(values, listed=name in LIST_FIELDS) for name, values in raw.items()}
-        # Blocking keys: key_ids[i] is held by golden record number key_goldens[i]; keys[key id] is the key.
-        self.keys: Sequence[str] = list(key_codes)
-        self.key_goldens = self.row_golden[np.asarray(key_rows, dtype=np.int64)]
-        self.key_ids = np.asarray(key_ids, dtype=np.int32)
+        self.keys_set([], [])
 
     def _rows_set(self, row_goldens: Sequence[int], sources: Sequence[int], kinds: Sequence[int]) -> None:
         golden_array = np.asarray(row_goldens, dtype=np.int64)
@@ -151,6 +141,8 @@ class ProfileTable:
         # Members of golden record g: rows starts[g]:starts[g + 1].
         self.starts = np.searchsorted(self.row_golden, np.arange(len(self.golden_pks) + 1)).astype(np.int64)
         self.kinds = np.asarray(kinds, dtype=np.int8)
+        # What a run derives from the table once (the key matrix, the source record order), by name.
+        self.derived: dict[str, Any] = {}
 
     @classmethod
     def from_columns(cls, frame: pd.DataFrame, *, entity_type: str) -> "ProfileTable":
@@ -177,11 +169,12 @@ class ProfileTable:
         return table
 
     def keys_set(self, keys: Sequence[str], golden_pks: Sequence[int]) -> None:
-        """Use these blocking keys (key i held by golden record golden_pks[i]; those not in the table are left
-        out), instead of the keys computed from the profiles."""
+        """The blocking keys: key i is held by golden record golden_pks[i] (those not in the table are left out).
+        Stored as key_ids[j] held by golden record number key_goldens[j], keys[key id] being the key."""
         index = self.golden_index(golden_pks)
         present = index >= 0
         codes, uniques = pd.factorize(pd.Series(keys, dtype=object)[present])
+        self.derived = {}
         self.keys = np.asarray(uniques, dtype=object)
         self.key_goldens = index[present].astype(np.int32)
         self.key_ids = codes.astype(np.int32)
@@ -224,14 +217,15 @@ class ProfileTable:
 
     def source_rows(self, pks: Iterable[int]) -> np.ndarray:
         """Rows of these source records (-1 for those not in the table)."""
-        if getattr(self, "_by_source", None) is None:
-            self._by_source = np.argsort(self.source_pks, kind="stable")
+        if "by source" not in self.derived:
+            self.derived["by source"] = np.argsort(self.source_pks, kind="stable")
+        by_source = self.derived["by source"]
         pks = np.asarray(list(pks), dtype=np.int64)
         if not len(self.source_pks):
             return np.full(len(pks), -1)
-        ordered = self.source_pks[self._by_source]
+        ordered = self.source_pks[by_source]
         found = np.minimum(np.searchsorted(ordered, pks), len(ordered) - 1)
-        return np.where(ordered[found] == pks, self._by_source[found], -1)
+        return np.where(ordered[found] == pks, by_source[found], -1)
 
     def golden_index(self, pks: Iterable[int]) -> np.ndarray:
         """Golden record numbers of these primary keys (-1 for those not in the table)."""
@@ -323,7 +317,7 @@ def profile_table(entity_type: str, golden_pks: Sequence[int] | None = None, *, 
     for them (the indexed BlockingKey table real time uses: one definition of which records are candidates)."""
     if connection.vendor == "postgresql" and golden_pks is None:
         return ProfileTable.from_columns(_read_columns(entity_type), entity_type=entity_type)
-    table = ProfileTable(_profile_rows(entity_type, golden_pks), entity_type=entity_type, with_keys=False)
+    table = ProfileTable(_profile_rows(entity_type, golden_pks), entity_type=entity_type)
     if with_keys:
         table.keys_set(*_stored_keys(entity_type, golden_pks))
     return table

@@ -81,7 +81,7 @@ def _pairs(found: list[Features]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_every_comparison_gives_the_scalar_level_and_every_pair_the_scalar_weight(forms: list[Features]) -> None:
-    table = ProfileTable(((row, row, item) for row, item in enumerate(forms)), entity_type="customer", with_keys=False)
+    table = ProfileTable(((row, row, item) for row, item in enumerate(forms)), entity_type="customer")
     left, right = _pairs(forms)
     checked = 0
     for code, kind in enumerate(KINDS):
@@ -112,14 +112,21 @@ def test_the_table_gives_back_each_record_as_stored(forms: list[Features]) -> No
     for row in (0, 2, 1600, len(forms) - 1):
         assert table.features(row) == {key: value for key, value in forms[row].items()}
     assert all(set(item) - {"kind"} == set(FIELDS[item["kind"]]) for item in forms), "FIELDS lists every attribute"
+    held = [(key, row) for row, item in enumerate(forms) for key in blocking_keys("customer", item)]
+    table.keys_set([key for key, _ in held], [row for _, row in held])
     assert len(table.key_goldens) == sum(len(blocking_keys("customer", item)) for item in forms), (
         "every record's blocking keys are listed once each"
     )
+    assert {table.keys[key] for key in table.key_ids[table.key_goldens == 2]} == set(
+        blocking_keys("customer", forms[2])
+    )
+    table.keys_set(["k:outside"], [10**9])  # a key of a golden record not in the table is left out
+    assert not len(table.key_goldens)
 
 
 def test_a_table_keeps_golden_records_members_together() -> None:
     rows = [(10, 1, {"kind": "person", "first": "ann"}), (10, 5, {"kind": "person", "last": "lee"}), (12, 3, {})]
-    table = ProfileTable(rows, entity_type="customer", with_keys=False)
+    table = ProfileTable(rows, entity_type="customer")
     assert table.golden_pks.tolist() == [10, 12]
     assert list(table.members(0)) == [0, 1] and list(table.members(1)) == [2]
     assert table.golden_index([12, 11, 10]).tolist() == [1, -1, 0]
@@ -144,7 +151,7 @@ def test_the_database_reads_the_same_table_as_the_stored_profiles(salesforce) ->
     GoldenRecord.objects.filter(pk=retired.pk).update(status=GoldenStatus.RETIRED)
 
     fast = profile_table("customer")
-    rows = ProfileTable(_profile_rows("customer", None), entity_type="customer", with_keys=False)
+    rows = ProfileTable(_profile_rows("customer", None), entity_type="customer")
     rows.keys_set(*_stored_keys("customer", None))
     assert retired.pk not in fast.golden_pks.tolist()
     assert fast.golden_pks.tolist() == rows.golden_pks.tolist() and fast.source_pks.tolist() == rows.source_pks.tolist()
@@ -202,7 +209,7 @@ def test_golden_record_edges_are_the_pair_by_pair_cluster_scores(forms: list[Fea
     companies_start = 1500
     goldens += [[companies_start + n, companies_start + n + 1] for n in range(0, 200, 2)]
     rows_out = [(number, row, forms[row]) for number, members in enumerate(goldens) for row in members]
-    table = ProfileTable(rows_out, entity_type="customer", with_keys=False)
+    table = ProfileTable(rows_out, entity_type="customer")
     mine = np.asarray([number for number in range(len(goldens)) for _ in range(3)])
     theirs = np.asarray(
         [
