@@ -321,30 +321,17 @@ def load(records: int, seed: int) -> tuple[float, int]:
 
 def make_target(simulator: Simulator, *, batch_size: int, options: dict[str, Any]) -> Any:
     """The Salesforce target as `setup_targets --simulators` makes it (starting mapping, hierarchy customer_sales)."""
-    from mdm.models import System, Target
-    from mdm.publishing.defaults import SALESFORCE_MAPPINGS, SIMULATOR_CREDENTIALS
-    from mdm.publishing.services import field_mapping_publish
+    from mdm.publishing.services import simulator_target_create
 
-    target = Target(
-        code=TARGET_CODE,
-        name="Salesforce (simulator)",
+    return simulator_target_create(
         kind="salesforce",
-        system=System.objects.filter(code="salesforce").first(),
+        code=TARGET_CODE,
         base_url=simulator.url,
-        auth="client_credentials",
-        options=options,
         ca_bundle=str(simulator.ca_pem),
         entity_types=["customer"],
-        hierarchy="customer_sales",
         batch_size=batch_size,
+        options=options,
     )
-    target.credentials = SIMULATOR_CREDENTIALS["salesforce"]
-    target.full_clean()
-    target.save()
-    field_mapping_publish(
-        target=target, entity_type="customer", actor=None, note="starting mapping", **SALESFORCE_MAPPINGS["customer"]
-    )
-    return target
 
 
 # --- commit-to-delivery with a real worker --------------------------------------------------------------------

@@ -87,6 +87,16 @@ NETSUITE_MAPPINGS: dict[str, dict[str, Any]] = {
 MAPPINGS_BY_KIND = {"salesforce": SALESFORCE_MAPPINGS, "netsuite": NETSUITE_MAPPINGS}
 
 SIMULATOR_PORTS = {"salesforce": 8443, "netsuite": 8444}
+# A simulator target's settings besides its address, certificate and credentials, by kind.
+SIMULATOR_TARGETS: dict[str, dict[str, Any]] = {
+    "salesforce": {"name": "Salesforce (simulator)", "auth": "client_credentials", "hierarchy": "customer_sales"},
+    "netsuite": {
+        "name": "NetSuite (simulator)",
+        "auth": "tba",
+        "hierarchy": "customer_legal",
+        "options": {"account_id": "1234567", "max_concurrency": 4},
+    },
+}
 SIMULATOR_CREDENTIALS = {
     "salesforce": {"client_id": "mdm-hub", "client_secret": "mdm-hub-secret"},
     "netsuite": {"consumer_key": "ck", "consumer_secret": "cs", "token_id": "tk", "token_secret": "ts"},

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from mdm.models import EXCEPTION_STATES, Delivery, DeliveryState, FieldMapping, GoldenRecord, Target
+from mdm.models import EXCEPTION_STATES, Delivery, DeliveryState, FieldMapping, GoldenRecord, System, Target
 from mdm.publishing.connectors import connector_for, target_config
+from mdm.publishing.defaults import MAPPINGS_BY_KIND, SIMULATOR_CREDENTIALS, SIMULATOR_TARGETS
 from mdm.publishing.relay import deliveries_requeue, target_pause, target_resume
 
 logger = logging.getLogger(__name__)
@@ -25,6 +26,32 @@ class PublishingError(Exception):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+def simulator_target_create(
+    *,
+    kind: str,
+    base_url: str,
+    ca_bundle: str,
+    entity_types: Iterable[str],
+    note: str = "starting mapping",
+    **fields: Any,
+) -> Target:
+    """A target on a loopback simulator (`manage.py simulators`): its kind's settings, credentials and starting
+    field mappings for these entity types; `fields` set or override any other Target field (code, batch size)."""
+    entity_types = list(entity_types)
+    settings = {**SIMULATOR_TARGETS[kind], **fields}
+    settings.setdefault("code", kind)
+    settings.setdefault("system", System.objects.filter(code=kind).first())
+    target = Target(kind=kind, base_url=base_url, ca_bundle=ca_bundle, entity_types=entity_types, **settings)
+    target.credentials = SIMULATOR_CREDENTIALS[kind]
+    target.full_clean()
+    target.save()
+    for entity_type in entity_types:
+        field_mapping_publish(
+            target=target, entity_type=entity_type, actor=None, note=note, **MAPPINGS_BY_KIND[kind][entity_type]
+        )
+    return target
 
 
 def target_test_connection(*, target: Target) -> list[str]:

@@ -49,3 +49,25 @@ def test_pull_needs_an_inbound_mapping(target: Target, netsuite: System, setting
     target.save()
     with pytest.raises(CommandError, match="no inbound mapping for customer"):
         run("pull", "--target", "warehouse")
+
+
+def test_setup_targets_points_both_systems_at_the_simulators_once(db: None, tmp_path: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from mdm.models import FieldMapping, Target
+
+    out = StringIO()
+    call_command("setup_targets", "--simulators", "--pull", "--tls-dir", str(tmp_path), stdout=out)
+    assert "Created target salesforce" in out.getvalue() and "Created target netsuite" in out.getvalue()
+    salesforce, netsuite = Target.objects.get(code="salesforce"), Target.objects.get(code="netsuite")
+    assert (salesforce.auth, salesforce.hierarchy, salesforce.pull_enabled) == (
+        "client_credentials",
+        "customer_sales",
+        True,
+    )
+    assert netsuite.options["account_id"] == "1234567" and netsuite.credentials["token_id"] == "tk"
+    assert FieldMapping.objects.filter(target__in=[salesforce, netsuite]).count() == 4  # customer and product each
+    call_command("setup_targets", "--simulators", "--tls-dir", str(tmp_path), stdout=(again := StringIO()))
+    assert "Kept target salesforce" in again.getvalue() and FieldMapping.objects.count() == 4

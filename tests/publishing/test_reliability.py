@@ -32,8 +32,8 @@ from mdm.models import (
     Target,
 )
 from mdm.publishing import relay
-from mdm.publishing.defaults import SALESFORCE_MAPPINGS, SIMULATOR_CREDENTIALS
-from mdm.publishing.services import field_mapping_publish
+from mdm.publishing.defaults import SIMULATOR_CREDENTIALS
+from mdm.publishing.services import simulator_target_create
 from mdm.publishing.simulators.salesforce import SalesforceFaults, SalesforceSimulator
 from mdm.publishing.simulators.tls import LocalTLS, local_tls
 from mdm.publishing.tasks import relay as relay_task
@@ -148,25 +148,17 @@ def workers(
 
 def salesforce_target(simulator: SalesforceSimulator, tls: LocalTLS, *, batch_size: int, max_attempts: int) -> Target:
     """A Salesforce target on the simulator, receiving customers through the starting mapping."""
-    target = Target(
-        code="salesforce-sim",
-        name="Salesforce (simulator)",
+    return simulator_target_create(
         kind="salesforce",
-        system=System.objects.get(code="salesforce"),
+        code="salesforce-sim",
         base_url=simulator.url,
-        auth="client_credentials",
         ca_bundle=str(tls.ca_pem),
         entity_types=["customer"],
+        note="reliability test",
+        hierarchy="",
         batch_size=batch_size,
         max_attempts=max_attempts,
     )
-    target.credentials = SIMULATOR_CREDENTIALS["salesforce"]
-    target.full_clean()
-    target.save()
-    field_mapping_publish(
-        target=target, entity_type="customer", actor=None, note="reliability test", **SALESFORCE_MAPPINGS["customer"]
-    )
-    return target
 
 
 def company(n: int, name: str | None = None) -> dict[str, Any]:

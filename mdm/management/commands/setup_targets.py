@@ -7,9 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mdm.models import FieldMapping, System, Target
-from mdm.publishing.defaults import MAPPINGS_BY_KIND, SIMULATOR_CREDENTIALS, SIMULATOR_PORTS
-from mdm.publishing.services import field_mapping_publish
+from mdm.models import FieldMapping, Target
+from mdm.publishing.defaults import MAPPINGS_BY_KIND, SIMULATOR_PORTS, SIMULATOR_TARGETS
+from mdm.publishing.services import field_mapping_publish, simulator_target_create
 from mdm.publishing.simulators.tls import local_tls
 
 
@@ -23,36 +23,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tls = local_tls(Path(options["tls_dir"]))
-        specs = {
-            "salesforce": ("Salesforce (simulator)", "client_credentials", "customer_sales", {}),
-            "netsuite": (
-                "NetSuite (simulator)",
-                "tba",
-                "customer_legal",
-                {"account_id": "1234567", "max_concurrency": 4},
-            ),
-        }
-        for code, (name, auth, hierarchy, options_) in specs.items():
-            target, created = Target.objects.get_or_create(
-                code=code,
-                defaults={
-                    "name": name,
-                    "kind": code,
-                    "system": System.objects.filter(code=code).first(),
-                    "base_url": f"https://127.0.0.1:{SIMULATOR_PORTS[code]}",
-                    "auth": auth,
-                    "options": options_,
-                    "ca_bundle": str(tls.ca_pem),
-                    "entity_types": ["customer", "product"],
-                    "hierarchy": hierarchy,
-                    "pull_enabled": options["pull"],
-                },
-            )
-            if created:
-                target.credentials = SIMULATOR_CREDENTIALS[code]
-                target.full_clean()
-                target.save()
-            for entity_type, spec in MAPPINGS_BY_KIND[code].items():
+        for code in SIMULATOR_TARGETS:
+            target = Target.objects.filter(code=code).first()
+            created = target is None
+            if target is None:
+                target = simulator_target_create(
+                    kind=code,
+                    base_url=f"https://127.0.0.1:{SIMULATOR_PORTS[code]}",
+                    ca_bundle=str(tls.ca_pem),
+                    entity_types=["customer", "product"],
+                    pull_enabled=options["pull"],
+                )
+            for entity_type, spec in MAPPINGS_BY_KIND[code].items():  # a kept target gets mappings it lacks
                 if not FieldMapping.objects.filter(target=target, entity_type=entity_type).exists():
                     field_mapping_publish(
                         target=target, entity_type=entity_type, actor=None, note="starting mapping", **spec
