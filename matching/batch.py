@@ -51,7 +51,7 @@ from matching.engine import (
     shortlist,
 )
 from matching.models import CandidateStatus, MatchCandidate, MatchProfile
-from matching.profiles import KINDS, ProfileTable, profile_table
+from matching.profiles import KINDS, ProfileTable, profile_table, stored_keys
 from matching.scoring import probability, weight_of
 from mdm.context import acting
 from mdm.history import bulk_create_tracked
@@ -202,8 +202,7 @@ def golden_pair_edges(context: MatchContext, table: ProfileTable, mine: np.ndarr
     first[1:] = member[order][1:] != member[order][:-1]
     best_of_member = order[first & comparable[order]]  # rows of the member's best pair
     reached = np.bincount(member[review], minlength=len(mine) * CLUSTER_SAMPLE)
-    member_support = reached[member[best_of_member]] / their_size[pair[best_of_member]]
-    # Per golden pair: the best member (the oldest on a tie, as _best_edge did) and the share of my members
+    # Per golden pair: the best member (the oldest on a tie, as _edges_one_by_one) and the share of my members
     # reaching review.
     by_pair = pair[best_of_member]
     order = np.lexsort((my_offset[best_of_member], -weights[best_of_member], by_pair))
@@ -212,11 +211,10 @@ def golden_pair_edges(context: MatchContext, table: ProfileTable, mine: np.ndarr
     head[1:] = by_pair[order][1:] != by_pair[order][:-1]
     members_scored = np.bincount(by_pair, minlength=len(mine))
     members_reaching = np.bincount(by_pair[review[best_of_member]], minlength=len(mine))
-    support_of = dict(zip(best_of_member.tolist(), member_support.tolist(), strict=True))
     rows = chosen[head]
     rows = rows[review[rows]]
     index = pair[rows]
-    member_supported = np.asarray([support_of[row] >= CLUSTER_SUPPORT for row in rows.tolist()], dtype=bool)
+    member_supported = reached[member[rows]] / their_size[index] >= CLUSTER_SUPPORT
     members_supported = members_reaching[index] / np.maximum(members_scored[index], 1) >= CLUSTER_SUPPORT
     with_ids = _with_identifiers(table)
     checked = with_ids[mine[index]] & with_ids[theirs[index]]  # identifiers to compare: few records have any
@@ -432,18 +430,17 @@ def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores
     worker's share of a run. Candidates are found through the indexed BlockingKey table, then the chunk and its
     candidates are loaded as one table and scored like a whole run."""
     entity_type = context.entity_type
-    chunk = profile_table(entity_type, golden_pks)
     keys_of: dict[int, set[str]] = defaultdict(set)
-    for golden, key in zip(chunk.key_goldens.tolist(), chunk.key_ids.tolist(), strict=True):
-        keys_of[int(chunk.golden_pks[golden])].add(chunk.keys[key])
+    for key, golden_pk in zip(*stored_keys(entity_type, golden_pks), strict=True):
+        keys_of[golden_pk].add(key)
     keyed = keyed_goldens(entity_type, {key for keys in keys_of.values() for key in keys}, context.max_block_size)
     shortlists = {
         pk: shortlist(sorted(keys), keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()
     }
     involved = set(keys_of) | {other for listed in shortlists.values() for other in listed}
-    table = profile_table(entity_type, sorted(involved), with_keys=False)
+    table = profile_table(entity_type, sorted(involved | set(golden_pks)), with_keys=False)
     known = _rejected_pairs(list(keys_of))
-    result = ChunkScores(goldens=chunk.goldens, known=known)
+    result = ChunkScores(goldens=int((table.golden_index(golden_pks) >= 0).sum()), known=known)
     mine, theirs = [], []
     for pk in sorted(shortlists):
         for other in shortlists[pk]:

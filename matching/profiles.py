@@ -301,7 +301,7 @@ def _read_columns(entity_type: str) -> pd.DataFrame:
     )
 
 
-def _stored_keys(entity_type: str, golden_pks: Sequence[int] | None) -> tuple[Sequence[str], Sequence[int]]:
+def stored_keys(entity_type: str, golden_pks: Sequence[int] | None) -> tuple[Sequence[str], Sequence[int]]:
     """The blocking keys stored for these golden records (all of the entity type when None), as (keys, golden pks)."""
     from matching.models import BlockingKey
 
@@ -319,5 +319,5 @@ def profile_table(entity_type: str, golden_pks: Sequence[int] | None = None, *, 
         return ProfileTable.from_columns(_read_columns(entity_type), entity_type=entity_type)
     table = ProfileTable(_profile_rows(entity_type, golden_pks), entity_type=entity_type)
     if with_keys:
-        table.keys_set(*_stored_keys(entity_type, golden_pks))
+        table.keys_set(*stored_keys(entity_type, golden_pks))
     return table

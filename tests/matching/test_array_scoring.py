@@ -139,7 +139,7 @@ def test_a_table_keeps_golden_records_members_together() -> None:
 def test_the_database_reads_the_same_table_as_the_stored_profiles(salesforce) -> None:
     """The whole-table read (on PostgreSQL: attributes and keys extracted by the database, parsed as CSV) gives the
     profiles and blocking keys the stored rows hold; a merged-away golden record's rows are left out."""
-    from matching.profiles import _profile_rows, _stored_keys, profile_table
+    from matching.profiles import _profile_rows, profile_table, stored_keys
     from mdm.ingest import ingest
     from mdm.models import GoldenRecord, GoldenStatus
 
@@ -152,7 +152,7 @@ def test_the_database_reads_the_same_table_as_the_stored_profiles(salesforce) ->
 
     fast = profile_table("customer")
     rows = ProfileTable(_profile_rows("customer", None), entity_type="customer")
-    rows.keys_set(*_stored_keys("customer", None))
+    rows.keys_set(*stored_keys("customer", None))
     assert retired.pk not in fast.golden_pks.tolist()
     assert fast.golden_pks.tolist() == rows.golden_pks.tolist() and fast.source_pks.tolist() == rows.source_pks.tolist()
     assert [fast.features(row) for row in range(len(fast))] == [rows.features(row) for row in range(len(rows))]
