@@ -311,3 +311,9 @@ def test_rebuild_match_keys_stores_the_keys_the_current_definitions_make(salesfo
         }
     with pytest.raises(CommandError, match="at least 1"):
         call_command("rebuild_match_keys", "--entity", "customer", "--chunk-size", "0")
+
+
+def test_a_run_with_nothing_to_match_says_so(db: Any) -> None:
+    out = StringIO()
+    call_command("match", "--entity", "product", "--workers", "2", stdout=out, stderr=StringIO())
+    assert out.getvalue().startswith("0 golden product records re-matched") and "0 merged" in out.getvalue()

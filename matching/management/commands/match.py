@@ -111,9 +111,11 @@ class Command(BaseCommand):
         if options["chunk_size"] < 1 or options["workers"] < 1:
             raise CommandError("--chunk-size and --workers must be at least 1")
         entity_type, apply = options["entity"], not options["dry_run"]
-        chunks = golden_pk_chunks(
-            entity_type, chunk_size=options["chunk_size"], touched_since=since, system=options["system"]
-        )
+        limited = since is not None or bool(options["system"])
+        if options["celery"] or limited:
+            chunks = golden_pk_chunks(
+                entity_type, chunk_size=options["chunk_size"], touched_since=since, system=options["system"]
+            )
         if options["celery"]:
             from matching.tasks import match_golden_chunk
 
@@ -126,21 +128,19 @@ class Command(BaseCommand):
             )
             return
         started = time.monotonic()
-        if chunks:
-            vacuum_for_reads(MatchProfile._meta.db_table)
+        vacuum_for_reads(MatchProfile._meta.db_table)
         context = match_context(entity_type)
         global _TABLE, _SELECTED
-        _TABLE = table = profile_table(entity_type) if chunks else ProfileTable([], entity_type=entity_type)
+        _TABLE = table = profile_table(entity_type)
         loaded_at = time.monotonic()
-        if since is not None or options["system"]:
+        _SELECTED = None
+        if limited:  # only the golden records the import touched are matched (against all the others)
             _SELECTED = np.isin(table.golden_pks, np.asarray([pk for pks in chunks for pk in pks], dtype=np.int64))
-        else:
-            _SELECTED = None
         block = options["chunk_size"]
         blocks = [(start, min(start + block, table.goldens)) for start in range(0, table.goldens, block)]
         scores = ChunkScores()
         bar = tqdm(total=table.goldens, unit="golden", desc="score", file=self.stderr, disable=None)
-        if options["workers"] == 1:
+        if options["workers"] == 1 or len(blocks) < 2:  # one block: nothing to share
             scores = score_table(context, table, selected=_SELECTED, blocks=blocks, on_progress=bar.update)
         else:
             key_matrix(table, context.max_block_size)  # once, before the fork: the workers inherit it
@@ -155,7 +155,7 @@ class Command(BaseCommand):
         scored_at = time.monotonic()
         plan = plan_merges(context, scores, compare=compare_by_scoring(context, table))
         planned_at = time.monotonic()
-        if apply and options["workers"] > 1:
+        if apply and options["workers"] > 1 and plan.merges:
             total = BatchStats()
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
             pool = _forked_pool(options["workers"])
