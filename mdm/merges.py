@@ -4,8 +4,9 @@
 cross-references move to the survivor, the survivor is recomputed by survivorship (new version,
 outbox event when its values change), the retired record gets a `merged` outbox event, and its
 golden ID keeps resolving to the survivor. A GoldenMerge row records exactly what moved, which is
-what an unmerge needs to put it back. Hierarchy edges are not moved here: a record with edges is
-refused, and its merge is a steward's (governance), where the edges' effect can be reviewed.
+what an unmerge needs to put it back. Hierarchy edges move only when the caller asks (a steward's
+merge, the batch matcher's), each checked like a new edge; a merge whose edges cannot move (the
+survivor already has another parent, a cycle) is refused with the reason and nothing of it is written.
 
 `golden_records_merge_many` does the same for many pairs in one transaction with a fixed number of
 statements (the batch matcher merges hundreds of thousands of records after a large first load).
@@ -50,7 +51,9 @@ class MergeRequest:
     reason: str
     probability: float | None = None
     explanation: dict = field(default_factory=dict)
-    move_edges: bool = False  # a steward's merge re-points the merged record's hierarchy edges to the survivor
+    move_edges: bool = (
+        False  # re-point the merged record's hierarchy edges to the survivor (else refuse one with edges)
+    )
 
 
 @dataclass
@@ -73,9 +76,8 @@ def golden_records_merge(
 ) -> GoldenMerge:
     """Retire `merged` into `survivor` (which keeps its golden ID); returns the merge record.
 
-    With `move_edges` (a steward's merge) the merged record's hierarchy edges are re-pointed to the
-    survivor, each checked like a new edge (one parent per hierarchy, no cycle); otherwise a record with
-    edges is refused."""
+    With `move_edges` the merged record's hierarchy edges are re-pointed to the survivor, each checked like
+    a new edge (one parent per hierarchy, no cycle); otherwise a record with edges is refused."""
     request = MergeRequest(survivor.pk, merged.pk, reason, probability, explanation or {}, move_edges)
     with acting(actor, reason), transaction.atomic():
         outcome = golden_records_merge_many([request], actor=actor)
@@ -125,10 +127,11 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
         retired: set[int] = set()
         grown: set[int] = set()
         accepted: list[MergeRequest] = []
+        moved_edges: dict[int, list[dict[str, Any]]] = {}
         for request in requests:
             why = _refusal(request, locked, retired, grown)
-            if not why and request.merged_pk in has_edges and not request.move_edges:
-                why = f"{locked[request.merged_pk].golden_id} has hierarchy edges; merge it as a steward to move them"
+            if not why and request.merged_pk in has_edges:
+                why = _edges_moved(request, moved_edges, locked)
             if why:
                 outcome.refused.append((request, why))
                 continue
@@ -146,11 +149,6 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
         reassign(MatchProfile, "golden", into)
 
         _carry_candidates(into, actor)
-        moved_edges = {
-            request.merged_pk: _move_edges(request.merged_pk, request.survivor_pk)
-            for request in accepted
-            if request.merged_pk in has_edges
-        }
 
         retiring = [locked[pk] for pk in merged_pks]
         now = timezone.now()
@@ -244,6 +242,21 @@ def _carry_candidates(into: dict[int, int], actor: AbstractBaseUser) -> None:
     bulk_create_tracked(
         [row for pair, row in carried.items() if (row.golden_id, row.candidate_id) not in existing], MatchCandidate
     )
+
+
+def _edges_moved(
+    request: MergeRequest, moved_edges: dict[int, list[dict[str, Any]]], locked: dict[int, GoldenRecord]
+) -> str:
+    """Move the merged record's hierarchy edges to the survivor (in a savepoint, before anything else of this
+    merge is written) and note them for undo; "" when done, else why the merge is refused (nothing moved)."""
+    if not request.move_edges:
+        return f"{locked[request.merged_pk].golden_id} has hierarchy edges; merge it as a steward to move them"
+    try:
+        with transaction.atomic():
+            moved_edges[request.merged_pk] = _move_edges(request.merged_pk, request.survivor_pk)
+    except MergeError as exc:
+        return str(exc)
+    return ""
 
 
 def _move_edges(merged_pk: int, survivor_pk: int) -> list[dict[str, Any]]:
