@@ -40,7 +40,7 @@ def explanation_table(explanation: dict[str, Any]) -> str:
 
 @admin.register(MatchSettings)
 class MatchSettingsAdmin(SimpleHistoryAdmin):
-    list_display = ["entity_type", "review_threshold", "auto_link_threshold", "max_block_size"]
+    list_display = ["entity_type", "review_threshold", "auto_link_threshold", "auto_link_margin", "max_block_size"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

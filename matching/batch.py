@@ -46,10 +46,13 @@ from matching.engine import (
     MAX_CANDIDATES,
     RANK_FLOOR,
     MatchContext,
+    clearly_ahead,
     identifiers_conflict,
+    identifiers_shared,
     keyed_goldens,
     shortlist,
 )
+from matching.features import IDENTIFIER_KEY_PREFIXES
 from matching.models import CandidateStatus, MatchCandidate, MatchProfile
 from matching.profiles import KINDS, ProfileTable, profile_table, stored_keys
 from matching.scoring import probability, weight_of
@@ -76,6 +79,7 @@ class Edge(NamedTuple):
     mine: int  # source record of the younger record's best member
     theirs: int  # source record of the older record's best member
     conflict: bool = False  # the two hold different check-digit identifiers of one scheme (engine.identifiers_conflict)
+    shares_identifier: bool = False  # the younger record's best member shares a valid identifier with the older one
 
     @property
     def probability(self) -> float:
@@ -129,8 +133,6 @@ class BatchStats:
 
 # --- 1. Score ------------------------------------------------------------------------------------------
 
-# Key prefixes of identifiers: sharing one says much more than sharing a word (engine.key_weight).
-_IDENTIFIER_PREFIXES = ("tax:", "gtin:", "sku:", "nid:", "tel:", "eml:", "dom:")
 # Up to this many golden pairs are scored member pair by member pair: arrays cost more for a handful.
 ONE_BY_ONE = 8
 # Younger golden records whose candidates are found and scored together (bounds the memory of one step).
@@ -262,13 +264,14 @@ def _edge(
 ) -> Edge:
     """The edge of golden record mine to theirs (numbers), from its best member pair (rows) and the two cluster
     checks; check-digit identifiers that conflict veto support (read only when both hold some)."""
-    conflict = False
+    conflict = shares = False
     with_ids = _with_identifiers(table)
     if with_ids[mine] and with_ids[theirs]:
         their_forms = [table.features(other) for other in table.members(theirs)]
         conflict = identifiers_conflict([table.features(row) for row in table.members(mine)], their_forms)
         sampled = their_forms[-CLUSTER_SAMPLE:]
         member_supported = member_supported and not identifiers_conflict([table.features(rows[0])], sampled)
+        shares = identifiers_shared([table.features(rows[0])], sampled)
     return Edge(
         younger=int(table.golden_pks[mine]),
         older=int(table.golden_pks[theirs]),
@@ -277,6 +280,7 @@ def _edge(
         mine=int(table.source_pks[rows[0]]),
         theirs=int(table.source_pks[rows[1]]),
         conflict=conflict,
+        shares_identifier=shares,
     )
 
 
@@ -333,7 +337,9 @@ def key_matrix(table: ProfileTable, cap: int) -> tuple[sparse.csr_matrix, sparse
     cells = cells[kept]
     keys, members = np.divmod(cells, goldens)
     used = _distinct(keys, ordered=True)
-    base = np.fromiter((table.keys[key].startswith(_IDENTIFIER_PREFIXES) for key in used), dtype=bool, count=len(used))
+    base = np.fromiter(
+        (table.keys[key].startswith(IDENTIFIER_KEY_PREFIXES) for key in used), dtype=bool, count=len(used)
+    )
     key_weights = np.zeros(len(table.keys))
     key_weights[used] = np.where(base, 4.0, 1.0) / np.sqrt(1.0 + holders[used])
     # Columns renumbered to the keys in use; cells are sorted by key, so the transpose is built in order.
@@ -559,6 +565,15 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
                     join(survivor, oldest, edge)
                 join(pk, oldest, max((edge for _, edge in clear), key=lambda edge: edge.weight))
                 continue
+        if len(above) > 1 and clear:
+            # The clusters are not one entity: the record joins the best only when it wins clearly (as in real time).
+            above.sort(key=lambda item: -item[1].weight)
+            best_survivor, best_edge = above[0]
+            if any(survivor == best_survivor for survivor, _ in clear) and clearly_ahead(
+                context, best_edge, above[1][1]
+            ):
+                join(pk, best_survivor, best_edge)
+                continue
         unclear.sort(key=lambda item: -item[1].weight)
         proposals.extend((survivor, pk, edge) for survivor, edge in unclear[:PROPOSALS_PER_RECORD])
     # Survivors as they stand at the end: a cluster may have joined an older one after a record joined it.
@@ -658,6 +673,9 @@ def apply_plan(
                 reason=f"batch match: probability {edge.probability:.4f}",
                 probability=edge.probability,
                 explanation=explanation,
+                # The hierarchy the sources declared follows them (a parent link sent by the ERP); a move that would
+                # give a record two parents or a cycle refuses the merge, which then goes to review.
+                move_edges=True,
             )
             for (survivor, merged, edge), explanation in zip(batch, explanations, strict=True)
         ]

@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
-from matching.features import Features
+from matching.features import Features, national_number
 from matching.profiles import LIST_FIELDS, Column, ProfileTable
 
 MISSING = -1
@@ -51,6 +51,17 @@ class Comparison:
     label: str
     levels: tuple[str, ...]
     compare: Callable[[Features, Features], Outcome]
+    # How many leading levels say the values agree, strongest first (the rest say they differ): a trained model's
+    # weights must fall from one agreeing level to the next and be negative on every differing one. Default: all
+    # levels but the last.
+    agreeing: int = 0
+    # Whether the agreeing levels are one similarity cut finer and finer (exact, very close, close): then a weaker
+    # one never weighs more than a stronger one. Not so for kinds of agreement (a category the same or broader).
+    graded: bool = True
+
+    @property
+    def agreeing_levels(self) -> int:
+        return self.agreeing or len(self.levels) - 1
 
     def levels_of(self, pairs: "Pairs") -> np.ndarray:
         many = getattr(self.compare, "many", None)
@@ -162,14 +173,6 @@ def _name_similarity_many(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 _name_similarity.many = _name_similarity_many  # type: ignore[attr-defined]
-
-
-def _token_set(a: str, b: str) -> float:
-    """Word order and extra words do not matter (street names)."""
-    return fuzz.token_set_ratio(a, b) / 100
-
-
-_token_set.many = lambda left, right: _cpdist(left, right, fuzz.token_set_ratio, dtype=np.float64) / 100  # type: ignore[attr-defined]
 
 
 def _levels_by_cuts(similarity: np.ndarray, cuts: Sequence[float]) -> np.ndarray:
@@ -323,6 +326,31 @@ def shared(key: str):
     return compare
 
 
+_shared_phone_numbers = shared("phonenums")
+
+
+def _shown_phone(number: str, phones: Sequence[str]) -> str:
+    """A phone compared by its national significant number, shown as the record holds it (E.164) where it does."""
+    return next((phone for phone in phones if national_number(phone) == number), number)
+
+
+def phone(left: Features, right: Features) -> Outcome:
+    """Phones by their national significant numbers, valid or not ("+49 30 123456" and an unverifiable
+    "030 123456" agree): shared, or all different."""
+    found = _shared_phone_numbers(left, right)
+    if found.level == MISSING:
+        return found
+    return Outcome(
+        found.level,
+        found.similarity,
+        _shown_phone(found.left, left.get("phones") or ()),
+        _shown_phone(found.right, right.get("phones") or ()),
+    )
+
+
+phone.many = _shared_phone_numbers.many  # type: ignore[attr-defined]
+
+
 def exact(key: str, *, close: Callable[[str, str], bool] | None = None):
     """One value each: 0 exact, then (when given) 1 close, then different."""
 
@@ -412,14 +440,6 @@ def _dates_close_many(column: Column, left: np.ndarray, right: np.ndarray) -> np
 _dates_close.many = _dates_close_many  # type: ignore[attr-defined]
 
 
-def _prices_close(a: str, b: str) -> bool:
-    try:
-        x, y = Decimal(a), Decimal(b)
-    except (InvalidOperation, ValueError):
-        return False
-    return abs(x - y) <= Decimal("0.01") * max(abs(x), abs(y))
-
-
 def _city_close(a: str, b: str) -> bool:
     return JaroWinkler.normalized_similarity(a, b) >= 0.9
 
@@ -468,6 +488,284 @@ def _address_many(pairs: Pairs) -> np.ndarray:
 address.many = _address_many  # type: ignore[attr-defined]
 
 
+def _tax_country(tax: str) -> str:
+    return tax.split(":", 1)[0]
+
+
+def tax_id(left: Features, right: Features) -> Outcome:
+    """Tax IDs as they are, valid or not: a shared valid number; the same number where a check digit fails or a
+    prefix is missing; one character apart (a typo, which is what most check-digit failures are); two valid
+    numbers of one country that differ (two legal entities); or different."""
+    a, b = left.get("taxnum") or [], right.get("taxnum") or []
+    if not a or not b:
+        return Outcome(MISSING, None, a or None, b or None)
+    valid = sorted(set(left.get("tax") or ()) & set(right.get("tax") or ()))
+    if valid:
+        return Outcome(0, 1.0, valid[0].split(":", 1)[1], valid[0].split(":", 1)[1])
+    common = sorted(set(a) & set(b))
+    if common:
+        return Outcome(1, 1.0, common[0], common[0])
+    near = next(((x, y) for x in a for y in b if _one_edit(x, y)), None)
+    if near is not None:
+        return Outcome(2, None, *near)
+    countries = {_tax_country(tax) for tax in left.get("tax") or ()} & {
+        _tax_country(tax) for tax in right.get("tax") or ()
+    }
+    if countries:
+        return Outcome(3, 0.0, (left.get("tax") or [""])[0], (right.get("tax") or [""])[0])
+    return Outcome(4, 0.0, a[0], b[0])
+
+
+def _tax_id_many(pairs: "Pairs") -> np.ndarray:
+    left_count, right_count = pairs.counts("taxnum")
+    present = (left_count > 0) & (right_count > 0)
+    return pairs.one_by_one(tax_id, present)
+
+
+tax_id.many = _tax_id_many  # type: ignore[attr-defined]
+
+
+def person_address(left: Features, right: Features) -> Outcome:
+    """A person's home address as one comparison. Street, postcode and city agree together for everyone living
+    there: counted as three independent pieces of evidence they would make a household one person."""
+    if not (left.get("postcode") or left.get("city")) or not (right.get("postcode") or right.get("city")):
+        return Outcome(MISSING)
+    shown_left = ", ".join(filter(None, (left.get("street"), left.get("postcode"), left.get("city"))))
+    shown_right = ", ".join(filter(None, (right.get("street"), right.get("postcode"), right.get("city"))))
+    postcode_a, postcode_b = left.get("postcode") or "", right.get("postcode") or ""
+    same_postcode = bool(postcode_a) and postcode_a == postcode_b
+    city_a, city_b = left.get("city") or "", right.get("city") or ""
+    same_city = bool(city_a) and bool(city_b) and _city_close(city_a, city_b)
+    street_a, street_b = left.get("street") or "", right.get("street") or ""
+    street = fuzz.token_set_ratio(street_a, street_b) / 100 if street_a and street_b else 0.0
+    if street >= 0.85 and same_postcode:
+        level = 0
+    elif street >= 0.85 and (same_city or (postcode_a and postcode_b and _one_edit(postcode_a, postcode_b))):
+        level = 1
+    elif same_postcode:
+        level = 2
+    elif same_city:
+        level = 3
+    else:
+        level = 4
+    return Outcome(level, round(street, 4), shown_left, shown_right)
+
+
+def _person_address_many(pairs: "Pairs") -> np.ndarray:
+    """`person_address` over arrays of pairs."""
+    left_postcode, right_postcode = pairs.codes("postcode")
+    left_city, right_city = pairs.codes("city")
+    left_street, right_street = pairs.codes("street")
+    present = ((left_postcode >= 0) | (left_city >= 0)) & ((right_postcode >= 0) | (right_city >= 0))
+    same_postcode = present & (left_postcode >= 0) & (left_postcode == right_postcode)
+    both_cities = present & (left_city >= 0) & (right_city >= 0)
+    same_city = both_cities & (left_city == right_city)
+    differ = both_cities & ~same_city
+    if differ.any():
+        same_city[differ] = _city_close.many(pairs.column("city"), left_city[differ], right_city[differ])  # type: ignore[attr-defined]
+    streets = present & (left_street >= 0) & (right_street >= 0)
+    street_close = np.zeros(len(pairs), dtype=bool)
+    street_close[streets & (left_street == right_street)] = True
+    todo = streets & (left_street != right_street)
+    similarity = _cpdist(*pairs.values("street", todo), fuzz.token_set_ratio, dtype=np.float64)
+    street_close[np.flatnonzero(todo)[similarity / 100 >= 0.85]] = True
+    postcodes = present & (left_postcode >= 0) & (right_postcode >= 0) & ~same_postcode
+    near_postcode = np.zeros(len(pairs), dtype=bool)
+    check = postcodes & street_close & ~same_city
+    if check.any():
+        near_postcode[check] = _one_edit.many(pairs.column("postcode"), left_postcode[check], right_postcode[check])  # type: ignore[attr-defined]
+    levels = np.where(present, 4, MISSING).astype(np.int8)
+    levels[present & same_city] = 3
+    levels[same_postcode] = 2
+    levels[street_close & (same_city | near_postcode)] = 1
+    levels[street_close & same_postcode] = 0
+    return levels
+
+
+person_address.many = _person_address_many  # type: ignore[attr-defined]
+
+
+def _gtin_item(gtin: str) -> str:
+    """A GTIN-14's item reference: without its packaging indicator (first digit) and check digit (last)."""
+    return gtin[1:13] if len(gtin) == 14 else gtin
+
+
+def gtin(left: Features, right: Features) -> Outcome:
+    """GTINs as they are: the same; the same item reference with another packaging level (a case's GTIN-14) or a
+    wrong check digit; one digit apart (a typo); or different."""
+    a, b = left.get("gtin") or "", right.get("gtin") or ""
+    if settled := _missing_or_equal(a, b):
+        return settled
+    if _gtin_item(a) == _gtin_item(b):
+        return Outcome(1, None, a, b)
+    return Outcome(2 if _one_edit(a, b) else 3, None, a, b)
+
+
+def _gtin_many(pairs: "Pairs") -> np.ndarray:
+    left, right = pairs.codes("gtin")
+    present = (left >= 0) & (right >= 0)
+    levels = np.where(present, np.where(left == right, 0, 3), MISSING).astype(np.int8)
+    differ = present & (left != right)
+    if differ.any():
+        levels[differ] = pairs.one_by_one(gtin, differ)[differ]
+    return levels
+
+
+gtin.many = _gtin_many  # type: ignore[attr-defined]
+
+
+def sku(left: Features, right: Features) -> Outcome:
+    """SKUs: the same (padding zeros, case and separators aside); the same number under another prefix or with a
+    suffix ("17928" and "SCR-17928-BX"); or different. SKUs are numbered in sequence ("SAF10078", "SAF10048"):
+    one character apart is another product, so there is no "close" level."""
+    a, b = left.get("sku") or "", right.get("sku") or ""
+    if settled := _missing_or_equal(a, b):
+        return settled
+    number_a, number_b = left.get("skunum") or "", right.get("skunum") or ""
+    if number_a and number_a == number_b:
+        return Outcome(1, None, a, b)
+    return Outcome(2, 0.0, a, b)
+
+
+def _sku_many(pairs: "Pairs") -> np.ndarray:
+    left, right = pairs.codes("sku")
+    present = (left >= 0) & (right >= 0)
+    number_left, number_right = pairs.codes("skunum")
+    same_number = (number_left >= 0) & (number_left == number_right)
+    return np.where(present, np.where(left == right, 0, np.where(same_number, 1, 2)), MISSING).astype(np.int8)
+
+
+sku.many = _sku_many  # type: ignore[attr-defined]
+
+
+def price(left: Features, right: Features) -> Outcome:
+    """List prices in one currency: the same, within 1%, within 10% (a stale price list), or different. Prices in
+    two currencies say nothing (exchange rates and rounding), so they count as missing."""
+    a, b = left.get("price") or "", right.get("price") or ""
+    if not a or not b or (left.get("currency") or "") != (right.get("currency") or ""):
+        return Outcome(MISSING, None, a or None, b or None)
+    try:
+        x, y = Decimal(a), Decimal(b)
+    except (InvalidOperation, ValueError):
+        return Outcome(3, None, a, b)
+    largest = max(abs(x), abs(y))
+    if x == y:
+        return Outcome(0, 1.0, a, b)
+    if abs(x - y) <= Decimal("0.01") * largest:
+        return Outcome(1, None, a, b)
+    return Outcome(2 if abs(x - y) <= Decimal("0.1") * largest else 3, None, a, b)
+
+
+def category(left: Features, right: Features) -> Outcome:
+    """Categories: the same; one the other's broader or narrower form ("coatings" and "chemicals coatings": two
+    systems' taxonomies at different depths); or different."""
+    a, b = left.get("category") or "", right.get("category") or ""
+    if settled := _missing_or_equal(a, b):
+        return settled
+    words_a, words_b = set(a.split()), set(b.split())
+    if words_a <= words_b or words_b <= words_a:
+        return Outcome(1, None, a, b)
+    return Outcome(2, 0.0, a, b)
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """Whether a word is an abbreviation of another: its prefix ("ind", "industrial"), or its letters in order
+    starting with the same one ("cbl", "cable"; "blk", "black"; "pwr", "power")."""
+    if short == long:
+        return True
+    if len(short) < 2 or len(short) >= len(long) or short[0] != long[0] or short.isdigit():
+        return False
+    if long.startswith(short):
+        return True
+    position = 0
+    for char in short:
+        position = long.find(char, position) + 1
+        if not position:
+            return False
+    return True
+
+
+def product_name_similarity(a: str, b: str) -> float:
+    """Product names: `_name_similarity`, or the share of the shorter name's words that abbreviate words of the
+    other in order ("rbr pwr cbl h07rn" in "rubber power cable h07rn"): ERP item names are abbreviated to fit a
+    field. Different numbers (sizes, pack counts) keep a name "similar" at most, as for every name."""
+    similarity = _name_similarity(a, b)
+    words_a, words_b = a.split(), b.split()
+    short, long = (words_a, words_b) if len(words_a) <= len(words_b) else (words_b, words_a)
+    if len(short) >= 2 and similarity < 0.95:
+        matched, position = 0, 0
+        for word in short:
+            for index in range(position, len(long)):
+                if _abbreviates(word, long[index]):
+                    matched, position = matched + 1, index + 1
+                    break
+        covered = matched / len(short) * 0.97
+        numbers_a, numbers_b = _NUMBER.findall(a), _NUMBER.findall(b)
+        if numbers_a and numbers_b and sorted(numbers_a) != sorted(numbers_b):
+            covered = min(covered, 0.69)
+        similarity = max(similarity, covered)
+    return similarity
+
+
+# Levels of tax_id that say "one number", and the one that says "two legal entities".
+_SAME_TAX_NUMBER = (0, 1)
+_TWO_VALID_TAX_NUMBERS = 3
+
+
+def distinct_legal_entities(left: Features, right: Features) -> str | None:
+    """Why two organisations are two legal entities whatever else agrees, or None: a legal address in another
+    country, or two valid tax IDs of one country that differ. A company of the same group in another country
+    shares the brand, the web domain and often the switchboard, and is still another company: related through
+    the hierarchy, never merged. A shared tax number outweighs both (a company that moved abroad)."""
+    if left.get("kind") != "organisation" or right.get("kind") != "organisation":
+        return None
+    level = tax_id(left, right).level
+    if level in _SAME_TAX_NUMBER:
+        return None
+    if level == _TWO_VALID_TAX_NUMBERS:
+        return "two valid tax IDs of one country that differ"
+    country_a, country_b = left.get("country") or "", right.get("country") or ""
+    if country_a and country_b and country_a != country_b:
+        return f"legal addresses in two countries ({country_a}, {country_b})"
+    return None
+
+
+def distinct_persons(left: Features, right: Features) -> str | None:
+    """Why two person records are two people whatever else agrees, or None: their first names differ (not a typo,
+    not written the other way round) and so do their dates of birth (not a typo, not day and month swapped), or
+    they name two generations ("Jr." and "Sr."); one national ID outweighs names and dates. A household shares the
+    surname, the address and often the phone and email; twins share the date of birth too, so they are left to the
+    first name (scoring.Scorer.cap)."""
+    if left.get("kind") != "person" or right.get("kind") != "person":
+        return None
+    generation_a, generation_b = left.get("gen") or "", right.get("gen") or ""
+    if generation_a and generation_b and generation_a != generation_b:
+        return f"another generation ({generation_a}, {generation_b})"
+    first, born = _FIRST_NAME(left, right), _DATE_OF_BIRTH(left, right)
+    differ = first.level == _FIRST_NAME_DIFFERENT and born.level == _DATE_OF_BIRTH_DIFFERENT
+    if differ and _NATIONAL_ID(left, right).level != _SAME_NATIONAL_ID:  # one national ID outweighs both
+        return "different first names and dates of birth"
+    return None
+
+
+def distinct_persons_many(
+    pairs: "Pairs", first_levels: np.ndarray, born_levels: np.ndarray, national_id_levels: np.ndarray
+) -> np.ndarray:
+    """`distinct_persons` over arrays of person pairs, given their first-name, birth-date and national ID levels."""
+    left, right = pairs.codes("gen")
+    generations = (left >= 0) & (right >= 0) & (left != right)
+    differ = (first_levels == _FIRST_NAME_DIFFERENT) & (born_levels == _DATE_OF_BIRTH_DIFFERENT)
+    return generations | (differ & (national_id_levels != _SAME_NATIONAL_ID))
+
+
+def distinct_legal_entities_many(pairs: "Pairs", tax_levels: np.ndarray) -> np.ndarray:
+    """`distinct_legal_entities` over arrays of organisation pairs, given their tax_id levels."""
+    left, right = pairs.codes("country")
+    countries = (left >= 0) & (right >= 0) & (left != right)
+    same_number = np.isin(tax_levels, _SAME_TAX_NUMBER)
+    return ~same_number & (countries | (tax_levels == _TWO_VALID_TAX_NUMBERS))
+
+
 ORGANISATION: tuple[Comparison, ...] = (
     Comparison(
         "name",
@@ -476,8 +774,14 @@ ORGANISATION: tuple[Comparison, ...] = (
         fuzzy_list("names", (0.92, 0.85, 0.7)),
     ),
     Comparison("legal_form", "Legal form (canonical: Ltd, GmbH, SAS…)", ("same", "different"), shared("forms")),
-    Comparison("tax_id", "Tax ID (valid ones)", ("same", "different"), shared("tax")),
-    Comparison("phone", "Phone (E.164)", ("shared", "different"), shared("phones")),
+    Comparison(
+        "tax_id",
+        "Tax ID (as sent: valid or not)",
+        ("same valid number", "same number", "one character apart", "two valid numbers of one country", "different"),
+        tax_id,
+        agreeing=3,
+    ),
+    Comparison("phone", "Phone (national significant number)", ("shared", "different"), phone),
     Comparison("domain", "Website or email domain", ("shared", "different"), shared("domains")),
     Comparison(
         "address",
@@ -509,30 +813,42 @@ PERSON: tuple[Comparison, ...] = (
     ),
     Comparison("national_id", "National ID", ("exact", "one typo", "different"), exact("nid", close=_one_edit)),
     Comparison(
-        "street",
-        "Street address",
-        ("exact", "close", "similar", "different"),
-        fuzzy_list("street", (0.85, 0.6), _token_set),
+        "address",
+        "Home address (street, postcode, city)",
+        (
+            "same street and postcode",
+            "same street, postcode one edit apart or same city",
+            "same postcode",
+            "same city",
+            "different",
+        ),
+        person_address,
     ),
-    Comparison("postcode", "Postcode", ("exact", "one edit", "different"), exact("postcode", close=_one_edit)),
-    Comparison("city", "City", ("exact", "close", "different"), exact("city", close=_city_close)),
-    Comparison("phone", "Phone (E.164)", ("shared", "different"), shared("phones")),
+    Comparison("phone", "Phone (national significant number)", ("shared", "different"), phone),
     Comparison("email", "Email", ("shared", "different"), shared("emails")),
 )
 
+_FIRST_NAME, _DATE_OF_BIRTH, _NATIONAL_ID = PERSON[0].compare, PERSON[2].compare, PERSON[3].compare
+_FIRST_NAME_DIFFERENT, _DATE_OF_BIRTH_DIFFERENT = len(PERSON[0].levels) - 1, len(PERSON[2].levels) - 1
+_SAME_NATIONAL_ID = 0
+
 PRODUCT: tuple[Comparison, ...] = (
-    Comparison("gtin", "GTIN", ("same", "different"), exact("gtin")),
-    # SKUs are numbered in sequence ("SAF10078", "SAF10048"): one character apart is another product.
-    Comparison("sku", "SKU (normalised)", ("same", "different"), exact("sku")),
+    Comparison(
+        "gtin",
+        "GTIN",
+        ("same", "same item, other packaging level or check digit", "one digit apart", "different"),
+        gtin,
+    ),
+    Comparison("sku", "SKU (normalised)", ("same", "same number", "different"), sku),
     Comparison(
         "name",
-        "Product name",
+        "Product name (abbreviations read)",
         ("exact", "very close", "close", "different"),
-        fuzzy_list("name", (0.9, 0.75)),
+        fuzzy_list("name", (0.9, 0.75), product_name_similarity),
     ),
     Comparison("unit", "Unit of measure", ("same", "different"), exact("uom")),
-    Comparison("category", "Category", ("same", "different"), exact("category")),
-    Comparison("price", "List price", ("same", "within 1%", "different"), exact("price", close=_prices_close)),
+    Comparison("category", "Category", ("same", "broader or narrower", "different"), category, graded=False),
+    Comparison("price", "List price (same currency)", ("same", "within 1%", "within 10%", "different"), price),
 )
 
 COMPARISONS: dict[str, tuple[Comparison, ...]] = {"organisation": ORGANISATION, "person": PERSON, "product": PRODUCT}

@@ -23,10 +23,11 @@ from typing import Any
 
 from django.db import connection
 
-from matching.features import Features, blocking_keys, features
+from matching.features import IDENTIFIER_KEY_PREFIXES, Features, blocking_keys, features
 from matching.models import BlockingKey, MatchModel, MatchOutcome, MatchProfile, MatchSettings
 from matching.scoring import DEFAULT_PARAMETERS, Score, Scorer, probability, weight_of
 from mdm.models import GoldenStatus, SourceRecord
+from mdm.standardisation import gtin_is_valid
 
 # At most this many candidate golden records are scored per record: those sharing the most (and the
 # rarest) blocking keys with it. A true duplicate shares several keys; a crowd sharing one common
@@ -64,6 +65,7 @@ class CandidateScore:
     _explain: Callable[[], Score] = field(repr=False, compare=False)
     _best: Score | None = field(default=None, repr=False, compare=False)
     member_index: int = -1  # the best member's position in the members list it was scored against
+    shares_identifier: bool = False  # the record and the golden record's sampled members share a valid identifier
 
     @property
     def probability(self) -> float:
@@ -110,6 +112,7 @@ class MatchContext:
     review_threshold: float
     auto_link_threshold: float
     max_block_size: int
+    auto_link_margin: float = 10.0
 
 
 def match_context(entity_type: str) -> MatchContext:
@@ -117,24 +120,29 @@ def match_context(entity_type: str) -> MatchContext:
     model = MatchModel.objects.filter(entity_type=entity_type, is_active=True).first()
     settings = MatchSettings.objects.filter(entity_type=entity_type).first() or MatchSettings(entity_type=entity_type)
     parameters = model.parameters if model else DEFAULT_PARAMETERS
+    # Doubtful pairs (scoring.Scorer.cap) weigh at most the middle of the review band: a steward's, never automatic.
+    doubt = (weight_of(settings.review_threshold) + weight_of(settings.auto_link_threshold)) / 2
     return MatchContext(
         entity_type=entity_type,
         model_version=model.version if model else 0,
-        scorer=_scorer(model.pk if model else None, parameters),
+        scorer=_scorer(model.pk if model else None, parameters, doubt),
         review_threshold=settings.review_threshold,
         auto_link_threshold=settings.auto_link_threshold,
         max_block_size=settings.max_block_size,
+        auto_link_margin=settings.auto_link_margin,
     )
 
 
-_SCORERS: dict[int | None, Scorer] = {}
+_SCORERS: dict[tuple[int | None, float], Scorer] = {}
 
 
-def _scorer(model_pk: int | None, parameters: dict[str, Any]) -> Scorer:
-    """Scorers by model row (None: the built-in parameters): parameters never change, so each is built once."""
-    if model_pk not in _SCORERS:
-        _SCORERS[model_pk] = Scorer(parameters)
-    return _SCORERS[model_pk]
+def _scorer(model_pk: int | None, parameters: dict[str, Any], doubt_weight: float) -> Scorer:
+    """Scorers by model row (None: the built-in parameters) and doubt cap: a model's parameters never change, so
+    each is built once."""
+    key = (model_pk, round(doubt_weight, 9))
+    if key not in _SCORERS:
+        _SCORERS[key] = Scorer(parameters, doubt_weight=doubt_weight)
+    return _SCORERS[key]
 
 
 # --- Blocking --------------------------------------------------------------------------------------
@@ -207,7 +215,7 @@ def shortlist(
 
 def key_weight(key: str, holders: int) -> float:
     """How much sharing a key says: identifiers a lot, a word shared with many records little."""
-    base = 4.0 if key.startswith(("tax:", "gtin:", "sku:", "nid:", "tel:", "eml:", "dom:")) else 1.0
+    base = 4.0 if key.startswith(IDENTIFIER_KEY_PREFIXES) else 1.0
     return base / (1 + holders) ** 0.5
 
 
@@ -215,13 +223,15 @@ def key_weight(key: str, holders: int) -> float:
 
 
 def _identifiers(found_list: Iterable[Features]) -> dict[str, set[str]]:
-    """Check-digit identifiers by scheme (a tax ID per issuing country, a GTIN): values that never vary by typo."""
+    """Check-digit identifiers by scheme (a valid tax ID per issuing country, a valid GTIN's item reference):
+    values that never vary by typo. A GTIN counts by its item reference, so a case's GTIN-14 is no conflict with
+    its unit's GTIN-13; a GTIN with a wrong check digit (a typo) counts not at all."""
     found_ids: dict[str, set[str]] = defaultdict(set)
     for found in found_list:
         for tax in found.get("tax") or ():
             found_ids["tax:" + tax.split(":", 1)[0]].add(tax)
-        if found.get("gtin"):
-            found_ids["gtin"].add(found["gtin"])
+        if found.get("gtin") and gtin_is_valid(found["gtin"]):
+            found_ids["gtin"].add(found["gtin"][1:13])
     return found_ids
 
 
@@ -233,6 +243,15 @@ def identifiers_conflict(mine: Iterable[Features], theirs: Iterable[Features]) -
         return False  # nothing to conflict with: the common case, and on every candidate of the hot path
     right = _identifiers(theirs)
     return any(values and right.get(scheme) and not values & right[scheme] for scheme, values in left.items())
+
+
+def identifiers_shared(mine: Iterable[Features], theirs: Iterable[Features]) -> bool:
+    """True when the two sides share a validated identifier (a valid tax ID, a valid GTIN's item reference)."""
+    left = _identifiers(mine)
+    if not left:
+        return False
+    right = _identifiers(theirs)
+    return any(values & right.get(scheme, set()) for scheme, values in left.items())
 
 
 def score_target(
@@ -268,6 +287,20 @@ def score_target(
         supported,
         lambda: context.scorer.score(found, best_member),
         member_index=best_position,
+        shares_identifier=identifiers_shared([found], sample),
+    )
+
+
+def clearly_ahead(context: MatchContext, best: Any, second: Any) -> bool:
+    """Whether the best of several golden records that clear auto-link wins clearly: it matches its cluster, its
+    match weight leads the second's by the entity type's margin (a record whose true match scores 1.0 beside a
+    sister company at 0.98 is no steward's question), and the second shares no valid identifier with the record
+    (a record carrying two legal entities' tax IDs is a steward's question however the rest scores). `best` and
+    `second` have `weight` and `shares_identifier`, `best` has `supported`."""
+    return (
+        bool(best.supported)
+        and not second.shares_identifier
+        and best.weight - second.weight >= context.auto_link_margin
     )
 
 
@@ -277,6 +310,11 @@ def _decide(context: MatchContext, scored: list[CandidateScore]) -> tuple[str, C
     linkable = [c for c in auto if c.supported]
     if len(auto) == 1 and linkable:
         return MatchOutcome.AUTO_LINKED, linkable[0], f"match probability {linkable[0].probability:.4f}"
+    if len(auto) > 1 and clearly_ahead(context, auto[0], auto[1]):
+        best = auto[0]
+        margin = best.weight - auto[1].weight
+        reason = f"match probability {best.probability:.4f}, {margin:.1f} bits ahead of the next golden record"
+        return MatchOutcome.AUTO_LINKED, best, reason
     if len(auto) > 1:
         return MatchOutcome.REVIEW, None, f"{len(auto)} golden records clear the auto-link threshold"
     if auto:

@@ -77,6 +77,13 @@ class MatchSettings(models.Model):
     auto_link_threshold = models.FloatField(
         default=0.97, help_text="At or above (and matching the golden record's cluster): linked without review."
     )
+    auto_link_margin = models.FloatField(
+        default=10.0,
+        help_text=(
+            "When several golden records clear auto-link, the best is linked if its match weight leads the second's"
+            " by at least this much (log2 odds: 10 is a thousand times likelier); otherwise a steward decides."
+        ),
+    )
     max_block_size = models.PositiveIntegerField(
         default=200,
         help_text="A blocking key shared by more golden records than this is too common to find candidates with.",
@@ -94,6 +101,8 @@ class MatchSettings(models.Model):
             raise ValidationError(
                 {"auto_link_threshold": "thresholds must satisfy 0 < review <= auto-link < 1 (probabilities)"}
             )
+        if self.auto_link_margin is not None and self.auto_link_margin <= 0:
+            raise ValidationError({"auto_link_margin": "the margin must be positive (log2 odds)"})
 
 
 class MatchOutcome(models.TextChoices):

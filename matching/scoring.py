@@ -24,11 +24,69 @@ from typing import Any
 
 import numpy as np
 
-from matching.comparisons import COMPARISONS, MISSING, Outcome, Pairs, comparisons_for
+from matching.comparisons import (
+    COMPARISONS,
+    MISSING,
+    PERSON,
+    Outcome,
+    Pairs,
+    comparisons_for,
+    distinct_legal_entities,
+    distinct_legal_entities_many,
+    distinct_persons,
+    distinct_persons_many,
+)
 from matching.features import Features
 
 Parameters = dict[str, Any]
 _FLOOR = 1e-6
+# Two organisations that are two legal entities (comparisons.distinct_legal_entities), or two person records that
+# are two people (comparisons.distinct_persons), score at most this weight (probability 0.01): below any review
+# threshold, so no name, domain, address or shared switchboard makes them one.
+DISTINCT_ENTITY_WEIGHT = -6.63
+
+
+_FIRST_NAME, _BORN, _NATIONAL_ID, _EMAIL = (
+    next(comparison for comparison in PERSON if comparison.name == name)
+    for name in ("first_name", "date_of_birth", "national_id", "email")
+)
+_FIRST_NAMES_DIFFER = len(_FIRST_NAME.levels) - 1
+_AGREE = 0  # the top level of a comparison: the same date of birth, national ID, a shared email
+
+
+# A learnt household share (training.household_share) at or above this: persons sharing an address and a surname
+# are often different people, so different first names say so (`_first_names_differ`). Below it (data whose
+# duplicates often carry another first name, as FEBRL's), different first names are left to their weight.
+HOUSEHOLDS = 0.25
+
+
+def _first_names_differ(left: Features, right: Features) -> str | None:
+    """Two person records whose first names differ (not a typo, not written the other way round) and whose national
+    IDs do not agree: where households are common, a household member, a twin or a namesake far more often than one
+    person under a nickname. "doubt" (a steward decides, whatever else agrees) when their dates of birth agree or
+    they share an email, as one person's records would; else "distinct" (a family's address, surname and landline
+    make no one person)."""
+    if left.get("kind") != "person" or right.get("kind") != "person":
+        return None
+    if _FIRST_NAME.compare(left, right).level != _FIRST_NAMES_DIFFER:
+        return None
+    if _NATIONAL_ID.compare(left, right).level == _AGREE:
+        return None
+    if _BORN.compare(left, right).level == _AGREE or _EMAIL.compare(left, right).level == _AGREE:
+        return "doubt"
+    return "distinct"
+
+
+@dataclass(frozen=True)
+class Cap:
+    """The most a pair may weigh whatever its comparisons add up to, and why (shown in its explanation)."""
+
+    weight: float
+    label: str
+    reason: str
+
+
+_ANOTHER_FIRST_NAME = "Person (another first name)"
 
 
 def _kind(lam: float, **comparisons: tuple[list[float], list[float]]) -> dict[str, Any]:
@@ -40,7 +98,7 @@ DEFAULT_PARAMETERS: Parameters = {
         0.01,
         name=([0.62, 0.2, 0.1, 0.07, 0.01], [0.0004, 0.002, 0.02, 0.08, 0.8976]),
         legal_form=([0.9, 0.1], [0.3, 0.7]),
-        tax_id=([0.995, 0.005], [0.00001, 0.99999]),
+        tax_id=([0.6, 0.25, 0.08, 0.003, 0.067], [0.00001, 0.00002, 0.0002, 0.15, 0.84977]),
         phone=([0.75, 0.25], [0.0002, 0.9998]),
         domain=([0.85, 0.15], [0.001, 0.999]),
         address=([0.6, 0.15, 0.1, 0.15], [0.001, 0.01, 0.05, 0.939]),
@@ -52,22 +110,34 @@ DEFAULT_PARAMETERS: Parameters = {
         last_name=([0.8, 0.1, 0.05, 0.05], [0.002, 0.002, 0.02, 0.976]),
         date_of_birth=([0.85, 0.1, 0.05], [0.0004, 0.005, 0.9946]),
         national_id=([0.85, 0.1, 0.05], [0.00001, 0.0001, 0.99989]),
-        street=([0.7, 0.15, 0.05, 0.1], [0.001, 0.005, 0.05, 0.944]),
-        postcode=([0.8, 0.1, 0.1], [0.002, 0.01, 0.988]),
-        city=([0.8, 0.1, 0.1], [0.01, 0.01, 0.98]),
+        address=([0.6, 0.12, 0.08, 0.06, 0.14], [0.0001, 0.0002, 0.004, 0.03, 0.9657]),
         phone=([0.75, 0.25], [0.0002, 0.9998]),
         email=([0.8, 0.2], [0.0001, 0.9999]),
     ),
     "product": _kind(
         0.01,
-        gtin=([0.97, 0.03], [0.00001, 0.99999]),
-        sku=([0.9, 0.1], [0.00005, 0.99995]),
+        gtin=([0.9, 0.04, 0.02, 0.04], [0.00001, 0.00002, 0.0001, 0.99987]),
+        sku=([0.8, 0.1, 0.1], [0.00005, 0.0005, 0.99945]),
         name=([0.6, 0.25, 0.1, 0.05], [0.001, 0.005, 0.05, 0.944]),
         unit=([0.95, 0.05], [0.5, 0.5]),
-        category=([0.9, 0.1], [0.1, 0.9]),
-        price=([0.8, 0.1, 0.1], [0.01, 0.01, 0.98]),
+        category=([0.6, 0.3, 0.1], [0.1, 0.05, 0.85]),
+        price=([0.6, 0.15, 0.15, 0.1], [0.01, 0.01, 0.08, 0.9]),
     ),
 }
+
+
+DEFAULT_PARAMETERS["person"]["households"] = 0.0  # until training has seen the data (training.household_share)
+
+
+def _current(kind: str, comparisons: dict[str, Any]) -> dict[str, Any]:
+    """A stored kind's comparisons as today's definitions read them: one stored before a comparison existed, or
+    when it had other levels, takes the built-in starting values for it."""
+    levels = {comparison.name: len(comparison.levels) for comparison in COMPARISONS.get(kind, ())}
+    current = dict(DEFAULT_PARAMETERS.get(kind, {}).get("comparisons", {}))
+    for name, spec in comparisons.items():
+        if name in levels and len(spec.get("m") or ()) == levels[name] == len(spec.get("u") or ()):
+            current[name] = spec
+    return current
 
 
 @dataclass(frozen=True)
@@ -132,32 +202,57 @@ def weight_of(probability_value: float) -> float:
 
 
 def level_weights(parameters: Parameters, kind: str) -> dict[str, list[float]]:
-    """log2(m/u) per level of each comparison of a kind."""
-    return {
-        name: [math.log2(max(m, _FLOOR) / max(u, _FLOOR)) for m, u in zip(spec["m"], spec["u"], strict=True)]
-        for name, spec in parameters[kind]["comparisons"].items()
-    }
+    """log2(m/u) per level of each comparison of a kind. On a graded comparison (a similarity cut into levels) a
+    weaker agreement never weighs more than a stronger one: where estimates say so (a level seen rarely among
+    random pairs), it takes the stronger level's weight."""
+    graded = {comparison.name: comparison for comparison in COMPARISONS.get(kind, ()) if comparison.graded}
+    weights = {}
+    for name, spec in parameters[kind]["comparisons"].items():
+        levels = [math.log2(max(m, _FLOOR) / max(u, _FLOOR)) for m, u in zip(spec["m"], spec["u"], strict=True)]
+        if name in graded:
+            for level in range(1, min(graded[name].agreeing_levels, len(levels))):
+                levels[level] = min(levels[level], levels[level - 1])
+        weights[name] = levels
+    return weights
 
 
 class Scorer:
-    """Scores pairs with one set of parameters; level weights are computed once."""
+    """Scores pairs with one set of parameters; level weights are computed once.
 
-    def __init__(self, parameters: Parameters) -> None:
-        # A model stored before a comparison existed scores it with the built-in starting values.
+    Some pairs weigh at most a cap whatever their comparisons add up to (`cap`): two legal entities, two people.
+    `doubt_weight`, when given (the middle of the entity type's review band: engine.match_context), caps a doubtful
+    pair: it goes to a steward, never linked automatically."""
+
+    def __init__(self, parameters: Parameters, *, doubt_weight: float | None = None) -> None:
+        self.doubt_weight = doubt_weight
         parameters = {
-            kind: {
-                **spec,
-                "comparisons": {**DEFAULT_PARAMETERS.get(kind, {}).get("comparisons", {}), **spec["comparisons"]},
-            }
-            for kind, spec in parameters.items()
+            kind: {**spec, "comparisons": _current(kind, spec["comparisons"])} for kind, spec in parameters.items()
         }
         self.parameters = parameters
+        self.households = float(parameters.get("person", {}).get("households") or 0.0) >= HOUSEHOLDS
         self._weights = {kind: level_weights(parameters, kind) for kind in parameters}
         self._prior = {kind: weight_of(parameters[kind]["lambda"]) for kind in parameters}
         self._weight_arrays = {
             kind: {name: np.asarray(values, dtype=np.float64) for name, values in weights.items()}
             for kind, weights in self._weights.items()
         }
+
+    def cap(self, left: Features, right: Features) -> Cap | None:
+        """The most this pair may weigh, or None: two legal entities (another country, another valid tax ID) and two
+        people (another first name and date of birth, another generation) weigh DISTINCT_ENTITY_WEIGHT; where
+        households are common, persons with another first name are two people or a steward's doubt."""
+        if reason := distinct_legal_entities(left, right):
+            return Cap(DISTINCT_ENTITY_WEIGHT, "Legal entity (another country, or another valid tax ID)", reason)
+        if reason := distinct_persons(left, right):
+            return Cap(DISTINCT_ENTITY_WEIGHT, "Person (another first name and date of birth)", reason)
+        if self.households and (verdict := _first_names_differ(left, right)):
+            if verdict == "distinct":
+                reason = "different first names, no date of birth, email or national ID shared"
+                return Cap(DISTINCT_ENTITY_WEIGHT, _ANOTHER_FIRST_NAME, reason)
+            if self.doubt_weight is not None:
+                reason = "different first names, the same date of birth or email: a steward decides"
+                return Cap(self.doubt_weight, _ANOTHER_FIRST_NAME, reason)
+        return None
 
     def score(self, left: Features, right: Features) -> Score | None:
         """The score of two records, or None when they are of different kinds (a person and an organisation)."""
@@ -180,6 +275,9 @@ class Scorer:
                     comparison.name, comparison.label, level, outcome.similarity, outcome.left, outcome.right, weight
                 )
             )
+        if (cap := self.cap(left, right)) is not None and total > cap.weight:
+            contributions.append(Contribution("cap", cap.label, cap.reason, None, None, None, cap.weight - total))
+            total = cap.weight
         return Score(total, probability(total), prior, tuple(contributions))
 
     def weight(self, left: Features, right: Features) -> float | None:
@@ -193,16 +291,31 @@ class Scorer:
             level = comparison.compare(left, right).level
             if level != MISSING:
                 total += weights[comparison.name][level]
+        if (cap := self.cap(left, right)) is not None:
+            return min(total, cap.weight)
         return total
 
     def weights_of(self, kind: str, pairs: "Pairs") -> np.ndarray:
         """`weight` of many pairs of one kind at once (the batch run): each comparison over arrays."""
         total = np.full(len(pairs), self._prior[kind], dtype=np.float64)
+        found: dict[str, np.ndarray] = {}
         for comparison in COMPARISONS[kind]:
-            levels = comparison.levels_of(pairs)
+            levels = found[comparison.name] = comparison.levels_of(pairs)
             table = self._weight_arrays[kind][comparison.name]
             present = levels != MISSING
             total[present] += table[levels[present]]
+        if kind == "organisation":
+            distinct = distinct_legal_entities_many(pairs, found["tax_id"])
+            total[distinct] = np.minimum(total[distinct], DISTINCT_ENTITY_WEIGHT)
+        elif kind == "person":
+            distinct = distinct_persons_many(pairs, found["first_name"], found["date_of_birth"], found["national_id"])
+            if self.households:
+                differ = (found["first_name"] == _FIRST_NAMES_DIFFER) & (found["national_id"] != _AGREE)
+                doubtful = differ & ((found["date_of_birth"] == _AGREE) | (found["email"] == _AGREE)) & ~distinct
+                distinct |= differ & ~doubtful
+                if self.doubt_weight is not None:
+                    total[doubtful] = np.minimum(total[doubtful], self.doubt_weight)
+            total[distinct] = np.minimum(total[distinct], DISTINCT_ENTITY_WEIGHT)
         return total
 
     def levels(self, left: Features, right: Features) -> list[int]:
@@ -213,24 +326,46 @@ class Scorer:
 # --- Estimation ------------------------------------------------------------------------------------
 
 
-def _frequencies(levels: np.ndarray, counts: np.ndarray, size: int, weights: np.ndarray | None = None) -> list[float]:
+# Fewer (expected) pairs than this with the attribute present on both sides teach nothing about its levels: the
+# comparison keeps the values it had (a data set without phones keeps the built-in phone weights).
+MIN_OBSERVED = 5.0
+# A level seen in fewer (expected) pairs than this keeps its starting value: the data says nothing about it (a data
+# set of one country never shows two countries), and a smoothed zero would give it any weight at all.
+MIN_LEVEL = 0.5
+
+
+def _frequencies(
+    levels: np.ndarray, counts: np.ndarray, start: Sequence[float], weights: np.ndarray | None = None
+) -> list[float] | None:
+    """Each level's share of the (weighted) pairs where both sides have a value; None when too few have. A level
+    not seen keeps its `start` value, and the seen ones share what is left."""
     share = weights * counts if weights is not None else counts.astype(float)
     present = levels != MISSING
-    totals = np.array([share[present & (levels == level)].sum() for level in range(size)], dtype=float)
-    totals += 0.5  # Laplace smoothing: a level never seen is rare, not impossible
-    return [float(value) for value in totals / totals.sum()]
+    observed = share[present].sum()
+    if observed < MIN_OBSERVED:
+        return None
+    totals = np.array([share[present & (levels == level)].sum() for level in range(len(start))], dtype=float)
+    seen = totals >= MIN_LEVEL
+    kept = float(sum(value for value, known in zip(start, seen, strict=True) if not known))
+    frequencies = np.where(seen, totals / totals[seen].sum() * (1.0 - kept), np.asarray(start, dtype=float))
+    return [float(value) for value in frequencies]
 
 
-def estimate_u(kind: str, random_levels: Sequence[Sequence[int]]) -> dict[str, list[float]]:
-    """u per comparison: level frequencies among random pairs (nearly all of them non-matches)."""
+def estimate_u(
+    kind: str, random_levels: Sequence[Sequence[int]], start: dict[str, Any] | None = None
+) -> dict[str, list[float]]:
+    """u per comparison: level frequencies among random pairs (nearly all of them non-matches); a level never seen
+    keeps its starting value (`start`, a kind's parameters; the built-in ones by default)."""
     comparisons = COMPARISONS[kind]
     if not random_levels:
         return {}
     patterns, counts = np.unique(np.asarray(random_levels, dtype=np.int16), axis=0, return_counts=True)
-    return {
-        comparison.name: _frequencies(patterns[:, column], counts, len(comparison.levels))
+    starts = _current(kind, (start or DEFAULT_PARAMETERS[kind])["comparisons"])
+    found = {
+        comparison.name: _frequencies(patterns[:, column], counts, starts[comparison.name]["u"])
         for column, comparison in enumerate(comparisons)
     }
+    return {name: u for name, u in found.items() if u is not None}
 
 
 def estimate(
@@ -276,6 +411,7 @@ def estimate(
     pinned = patterns[:, -1] if labels is not None else None
     patterns = patterns[:, : len(comparisons)]
     converged, iteration = False, 0
+    updated: set[str] = set()
     for iteration in range(1, iterations + 1):  # noqa: B007 (reported below)
         log_m = np.zeros(len(patterns))
         log_u = np.zeros(len(patterns))
@@ -299,12 +435,21 @@ def estimate(
         for column, comparison in enumerate(comparisons):
             if comparison.name in blocked or fixed_m or (learn is not None and comparison.name not in learn):
                 continue
-            new_m = _frequencies(patterns[:, column], counts, len(comparison.levels), posterior)
             old_m = params["comparisons"][comparison.name]["m"]
+            new_m = _frequencies(patterns[:, column], counts, old_m, posterior)
+            if new_m is None:
+                continue
+            updated.add(comparison.name)
             change = max(change, max(abs(a - b) for a, b in zip(new_m, old_m, strict=True)))
             params["comparisons"][comparison.name]["m"] = new_m
         if change < tolerance:
             converged = True
             break
-    report = {"pairs": int(counts.sum()), "patterns": len(patterns), "iterations": iteration, "converged": converged}
+    report = {
+        "pairs": int(counts.sum()),
+        "patterns": len(patterns),
+        "iterations": iteration,
+        "converged": converged,
+        "learnt": sorted(updated),
+    }
     return params, report

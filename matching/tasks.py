@@ -4,6 +4,9 @@ from celery import shared_task
 
 from matching.batch import match_chunk
 from matching.engine import match_context
+from matching.training import match_model_train_if_due
+from mdm.models import EntityType
+from mdm.services import system_actor
 
 
 @shared_task(acks_late=True)
@@ -16,3 +19,13 @@ def match_golden_chunk(*, entity_type: str, golden_pks: list[int], apply: bool =
         "merged": stats.merged,
         "proposed": stats.proposed,
     }
+
+
+@shared_task(acks_late=True)
+def train_matchers() -> dict[str, int | None]:
+    """Learn each entity type's match model again where it is due (scheduled weekly in Celery beat)."""
+    trained: dict[str, int | None] = {}
+    for entity_type in EntityType.values:
+        model = match_model_train_if_due(entity_type=entity_type, actor=system_actor("matcher"))
+        trained[entity_type] = model.version if model is not None else None
+    return trained

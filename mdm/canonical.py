@@ -92,6 +92,7 @@ def _standardise_customer(data: dict[str, Any]) -> Standardised:
     values["tax_ids"] = tax_ids
 
     phones: list[str] = []
+    unverified: list[str] = []  # digits of numbers libphonenumber rejects: flagged, but still compared by matching
     for index, raw in enumerate(data.get("phones") or []):
         phone = normalise_phone(raw, default_country=home_country)
         if phone is None:
@@ -100,6 +101,8 @@ def _standardise_customer(data: dict[str, Any]) -> Standardised:
             if phone.e164 not in phones:
                 phones.append(phone.e164)
         else:
+            if phone.digits and phone.digits not in unverified:
+                unverified.append(phone.digits)
             result.issues.append(
                 {
                     "field": f"phones[{index}]",
@@ -108,6 +111,7 @@ def _standardise_customer(data: dict[str, Any]) -> Standardised:
                 }
             )
     values["phones"] = phones
+    values["unverified_phones"] = unverified
 
     emails: list[str] = []
     for index, raw in enumerate(data.get("emails") or []):

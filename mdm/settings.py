@@ -234,6 +234,8 @@ CELERY_BEAT_SCHEDULE = {
     # The backstop of the on-commit nudge: what a lost nudge (broker down) left pending goes out within seconds.
     "publish-relay": {"task": "mdm.publishing.tasks.relay", "schedule": 5.0},
     "publish-pull": {"task": "mdm.publishing.tasks.pull_all", "schedule": 60.0},
+    # The match models are learnt again from the data once an entity type has grown by a quarter.
+    "train-matchers": {"task": "matching.tasks.train_matchers", "schedule": 7 * 24 * 3600.0},
 }
 
 # --- The hub ---------------------------------------------------------------------------------------------

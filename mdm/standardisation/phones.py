@@ -16,6 +16,9 @@ class Phone:
     e164: str | None
     valid: bool
     raw: str
+    # The national significant number's digits, also of a number libphonenumber rejects or cannot place (no
+    # country to read it in): what a rejected number is still compared by. None for junk ("n/a", "000000").
+    digits: str | None = None
 
 
 def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
@@ -37,6 +40,18 @@ def _region(default_country: str | None) -> str | None:
         return country_code(default_country)
     except StandardisationError:
         return None
+
+
+# Fewer digits than this, once the trunk prefix's zeros are gone, identify nothing ("0", "tbd", a truncated number).
+_MIN_DIGITS = 6
+
+
+def _national_digits(number: phonenumbers.PhoneNumber | None, text: str) -> str | None:
+    """The national significant digits of a parsed number, else the text's digits without leading zeros."""
+    digits = str(number.national_number) if number is not None and number.national_number else ""
+    if not digits:
+        digits = "".join(char for char in text if char.isdigit()).lstrip("0")
+    return digits if len(digits) >= _MIN_DIGITS and len(set(digits)) > 1 else None
 
 
 def normalise_phone(raw: str | None, *, default_country: str | None = None) -> Phone | None:
@@ -61,9 +76,10 @@ def normalise_phone(raw: str | None, *, default_country: str | None = None) -> P
         best = best or number
     # A number of impossible length for its country is no phone number. Nor is an invalid one whose
     # E.164 rendering does not survive a second parse ("000000" in DE -> "+4900000" -> "+490000").
+    digits = _national_digits(best, text.split("ext")[0].split("x")[0])
     if best is None or not phonenumbers.is_possible_number(best):
-        return Phone(e164=None, valid=False, raw=raw)
+        return Phone(e164=None, valid=False, raw=raw, digits=digits)
     e164 = _e164(best)
     if not valid and _e164(_parse(e164, None)) != e164:
-        return Phone(e164=None, valid=False, raw=raw)
-    return Phone(e164=e164, valid=valid, raw=raw)
+        return Phone(e164=None, valid=False, raw=raw, digits=digits)
+    return Phone(e164=e164, valid=valid, raw=raw, digits=digits)

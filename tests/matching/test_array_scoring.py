@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from matching.comparisons import COMPARISONS, Pairs
-from matching.features import FIELDS, Features, blocking_keys
+from matching.features import FIELDS, Features, blocking_keys, sku_forms
 from matching.profiles import KINDS, ProfileTable
 from matching.scoring import DEFAULT_PARAMETERS, Scorer, probabilities, probability
 
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from generate_companies import companies
 from generate_persons import hub_record, persons
 
-SCORER = Scorer(DEFAULT_PARAMETERS)
+SCORER = Scorer(DEFAULT_PARAMETERS, doubt_weight=2.5)  # the doubt cap as match_context sets one
 
 
 def _products() -> list[Features]:
@@ -34,16 +34,19 @@ def _products() -> list[Features]:
     found = []
     for number in range(300):
         name = rng.choice(names)
+        # Padded and prefix-less SKUs, a case's GTIN-14 and a wrong check digit, nested categories, two currencies.
+        sku, skunum = sku_forms(rng.choice(["", f"SAF{10000 + number % 40}", "SAF10048", "SAF010048", "10048"]))
         found.append(
             {
                 "kind": "product",
-                "gtin": rng.choice(["", "04006381333931", "04006381333948"]),
-                "sku": rng.choice(["", f"SAF{10000 + number % 40}", "SAF10048"]),
+                "gtin": rng.choice(["", "04006381333931", "04006381333948", "14006381333938", "04006381333932"]),
+                "sku": sku,
+                "skunum": skunum,
                 "name": name.lower() if rng.random() < 0.8 else name.lower().replace("steel", "stel"),
                 "uom": rng.choice(["", "EA", "BOX"]),
-                "category": rng.choice(["", "fasteners", "plumbing"]),
-                "price": rng.choice(["", "1.00", "1.005", "2.50", "abc"]),
-                "currency": "EUR",
+                "category": rng.choice(["", "fasteners", "plumbing", "hardware fasteners"]),
+                "price": rng.choice(["", "1.00", "1.005", "1.08", "2.50", "abc"]),
+                "currency": rng.choice(["EUR", "EUR", "USD"]),
             }
         )
     return found

@@ -107,4 +107,4 @@ def test_a_match_decision_page_shows_its_explanation(admin_client_: Client, gold
     decision = MatchDecision.objects.get(source_record__source_id="N-9")
     assert decision.outcome == "auto_linked"
     page = admin_client_.get(f"/admin/matching/matchdecision/{decision.pk}/change/").content.decode()
-    assert "Match weight" in page and "Tax ID (valid ones)" in page
+    assert "Match weight" in page and "Tax ID (as sent: valid or not)" in page

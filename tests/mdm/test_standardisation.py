@@ -230,19 +230,25 @@ def test_every_alpha_2_code_resolves_to_itself() -> None:
     ],
 )
 def test_phone_is_formatted_to_e164(raw: str, default_country: str | None, e164: str) -> None:
-    assert normalise_phone(raw, default_country=default_country) == Phone(e164=e164, valid=True, raw=raw)
+    phone = normalise_phone(raw, default_country=default_country)
+    assert phone == Phone(e164=e164, valid=True, raw=raw, digits=phone.digits)
+    assert phone.digits and e164.endswith(phone.digits)  # the national significant number
 
 
 def test_phone_extension_is_dropped() -> None:
     assert normalise_phone("+1 415 555 2671 ext. 123").e164 == "+14155552671"
 
 
-def test_national_phone_without_a_country_is_kept_as_unparsable() -> None:
-    assert normalise_phone("030 123456") == Phone(e164=None, valid=False, raw="030 123456")
+def test_national_phone_without_a_country_is_kept_as_unparsable_with_its_national_digits() -> None:
+    # No country to read it in: not a phone number libphonenumber accepts, but its digits (trunk zero dropped) are
+    # what matching compares it by, so it still agrees with "+49 30 123456".
+    assert normalise_phone("030 123456") == Phone(e164=None, valid=False, raw="030 123456", digits="30123456")
+    assert normalise_phone("+49 30 123456", default_country=None).digits == "30123456"
 
 
-def test_garbage_phone_is_kept_as_unparsable() -> None:
-    assert normalise_phone("call reception") == Phone(e164=None, valid=False, raw="call reception")
+@pytest.mark.parametrize("raw", ["call reception", "n/a", "000000", "0", "12", "1111111"])
+def test_garbage_phone_is_kept_as_unparsable_without_digits(raw: str) -> None:
+    assert normalise_phone(raw) == Phone(e164=None, valid=False, raw=raw, digits=None)
 
 
 def test_parsable_but_unassigned_phone_is_flagged_invalid() -> None:

@@ -31,9 +31,11 @@ from matching.batch import (
 from matching.engine import match_context
 from matching.models import MatchProfile
 from matching.profiles import ProfileTable, profile_table
+from matching.training import match_model_train_if_due, training_summary
 from mdm.context import correlation
 from mdm.maintenance import vacuum_for_reads
 from mdm.models import EntityType, System
+from mdm.services import system_actor
 
 
 def _forget_inherited_connections() -> None:
@@ -95,6 +97,11 @@ class Command(BaseCommand):
             action="store_true",
             help="send the chunks to the Celery workers (on any machine) instead of running them here",
         )
+        parser.add_argument(
+            "--no-training",
+            action="store_true",
+            help="decide with the active model even when a new one is due (a first load, or grown by a quarter)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         since = None
@@ -112,6 +119,10 @@ class Command(BaseCommand):
             raise CommandError("--chunk-size and --workers must be at least 1")
         entity_type, apply = options["entity"], not options["dry_run"]
         limited = since is not None or bool(options["system"])
+        if apply and not options["no_training"]:
+            model = match_model_train_if_due(entity_type=entity_type, actor=system_actor("matcher"))
+            if model is not None:
+                self.stdout.write(training_summary(model))
         if options["celery"] or limited:
             chunks = golden_pk_chunks(
                 entity_type, chunk_size=options["chunk_size"], touched_since=since, system=options["system"]

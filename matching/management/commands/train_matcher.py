@@ -6,18 +6,18 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from matching.training import train
+from matching.training import TrainingRefused, match_model_train, training_summary
 from mdm.models import EntityType
 from mdm.services import system_actor
 
 
 class Command(BaseCommand):
     help = (
-        "Estimate new Fellegi-Sunter parameters (m and u per comparison level, and lambda) for an entity type "
+        "Learn new Fellegi-Sunter parameters (m and u per comparison level, and lambda) for an entity type "
         "from its records in the hub, without labels, using steward decisions as labels where there are any. "
-        "The result is stored as a new model version; --activate also uses it for new decisions (otherwise "
-        "activate it in the admin once its figures are checked: on the company benchmark the trained model "
-        "scored below the built-in one). Every decision records the version it used."
+        "The result is stored as a new model version with its training report and sanity check; --activate "
+        "also uses it for new decisions if it passes the check (a version that fails is stored, not used). "
+        "Every decision records the version it used."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -32,16 +32,18 @@ class Command(BaseCommand):
         for name in ("sample", "random_pairs", "max_pairs"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1")
-        model = train(
-            options["entity"],
-            actor=system_actor("matcher"),
-            sample_size=options["sample"],
-            random_pairs=options["random_pairs"],
-            max_pairs=options["max_pairs"],
-            seed=options["seed"],
-            activate=options["activate"],
-            progress=lambda message: self.stderr.write(message),
-        )
-        state = "active" if model.is_active else "stored, not active"
-        self.stdout.write(f"{model} ({state})")
+        try:
+            model = match_model_train(
+                entity_type=options["entity"],
+                actor=system_actor("matcher"),
+                sample_size=options["sample"],
+                random_pairs=options["random_pairs"],
+                max_pairs=options["max_pairs"],
+                seed=options["seed"],
+                activate=options["activate"],
+                progress=lambda message: self.stderr.write(message),
+            )
+        except TrainingRefused as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(training_summary(model))
         self.stdout.write(json.dumps(model.training_report, indent=2))

@@ -8,9 +8,11 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from matching.training import match_model_train_if_due, training_summary
 from mdm.imports import FORMATS, ImportFileError, ImportSummary, LineError, error_csv_writer, records_import
 from mdm.ingest import IngestError
 from mdm.models import EntityType, System
+from mdm.services import system_actor
 
 DEFAULT_SHOWN_ERRORS = 50
 
@@ -52,6 +54,12 @@ unchanged."""
             action="store_true",
             help="a first load: every new record starts its own golden record; deduplicate afterwards with "
             "`manage.py match --entity ENTITY --since START` (faster than matching each record as it arrives)",
+        )
+        parser.add_argument(
+            "--no-training",
+            action="store_true",
+            help="do not learn the match model afterwards, even when one is due (the entity type's first load, "
+            "or grown by a quarter since the model was learnt)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -116,6 +124,10 @@ unchanged."""
             where = f"see {errors_path}" if errors_path else "pass --errors FILE to write them all"
             stderr.write(f"… and {summary.errors - shown} more; {where}\n")
         self.stdout.write(self._summary(summary))
+        if summary.created and not options["no_training"]:
+            model = match_model_train_if_due(entity_type=options["entity"], actor=system_actor("matcher"))
+            if model is not None:
+                self.stdout.write(training_summary(model))
 
     def _system(self, code: str) -> System:
         system = System.objects.filter(code=code).first()
