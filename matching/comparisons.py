@@ -685,18 +685,22 @@ def _abbreviates(short: str, long: str) -> bool:
     return True
 
 
+# Where digits meet letters ("100m", "4x40mm", "h07rn"): split, so "100 m" and "100m" read as the same words.
+_UNIT_BOUNDARY = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
+
+
 def product_name_similarity(a: str, b: str) -> float:
     """Product names: `_name_similarity`, or the share of the shorter name's words that abbreviate words of the
-    other in order ("rbr pwr cbl h07rn" in "rubber power cable h07rn"): ERP item names are abbreviated to fit a
-    field. Different numbers (sizes, pack counts) keep a name "similar" at most, as for every name."""
+    other or are abbreviated by them, in order ("rbr pwr cbl h07rn" and "rubber power cable h07rn"): ERP item names
+    are abbreviated to fit a field. Different numbers (sizes, pack counts) keep a name "similar" at most, as for every name."""
     similarity = _name_similarity(a, b)
-    words_a, words_b = a.split(), b.split()
+    words_a, words_b = _UNIT_BOUNDARY.sub(" ", a).split(), _UNIT_BOUNDARY.sub(" ", b).split()
     short, long = (words_a, words_b) if len(words_a) <= len(words_b) else (words_b, words_a)
     if len(short) >= 2 and similarity < 0.95:
         matched, position = 0, 0
         for word in short:
             for index in range(position, len(long)):
-                if _abbreviates(word, long[index]):
+                if _abbreviates(word, long[index]) or _abbreviates(long[index], word):
                     matched, position = matched + 1, index + 1
                     break
         covered = matched / len(short) * 0.97
