@@ -692,7 +692,8 @@ _UNIT_BOUNDARY = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 def product_name_similarity(a: str, b: str) -> float:
     """Product names: `_name_similarity`, or the share of the shorter name's words that abbreviate words of the
     other or are abbreviated by them, in order ("rbr pwr cbl h07rn" and "rubber power cable h07rn"): ERP item names
-    are abbreviated to fit a field. Different numbers (sizes, pack counts) keep a name "similar" at most, as for every name."""
+    are abbreviated to fit a field. Different numbers (sizes, pack counts) keep a name "similar" at most, as for every
+    name."""
     similarity = _name_similarity(a, b)
     words_a, words_b = _UNIT_BOUNDARY.sub(" ", a).split(), _UNIT_BOUNDARY.sub(" ", b).split()
     short, long = (words_a, words_b) if len(words_a) <= len(words_b) else (words_b, words_a)

@@ -106,6 +106,21 @@ _TITLES = frozenset(
 _GENERATIONS = {"jr": "jr", "junior": "jr", "sr": "sr", "senior": "sr", "ii": "ii", "iii": "iii", "iv": "iv"}
 
 
+_GMAIL = frozenset({"gmail.com", "googlemail.com"})
+
+
+def mailbox(email: str) -> str:
+    """The mailbox an address delivers to: a "+tag" dropped, and at Gmail dots ignored and googlemail.com as
+    gmail.com ("j.smith+shop@googlemail.com" is "jsmith@gmail.com")."""
+    local, _, domain = email.lower().rpartition("@")
+    if not local:
+        return email.lower()
+    local = local.split("+", 1)[0] or local
+    if domain in _GMAIL:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
 def _without_titles(first: str) -> str:
     words = first.split()
     while len(words) > 1 and words[0] in _TITLES:
@@ -203,7 +218,7 @@ def _person(values: dict[str, Any]) -> Features:
         "nid": values.get("national_id") or "",
         "phones": sorted(values.get("phones") or []),
         "phonenums": _phone_numbers(values),
-        "emails": sorted(values.get("emails") or []),
+        "emails": sorted({mailbox(email) for email in values.get("emails") or []}),
         "postcode": _postcode(address),
         "city": fold(address.get("city")),
         "street": fold(" ".join(filter(None, (address.get("line1"), address.get("line2"))))),

@@ -157,6 +157,12 @@ def test_titles_are_not_first_names_and_generations_are_two_people() -> None:
     assert SCORER.weight(senior, junior) == DISTINCT_ENTITY_WEIGHT
 
 
+def test_an_email_is_compared_by_the_mailbox_it_delivers_to() -> None:
+    tagged = person(first_name="Jo", last_name="Smith", emails=["J.Smith+shop@googlemail.com"])
+    assert tagged["emails"] == ["jsmith@gmail.com"]
+    assert person(first_name="Jo", last_name="Smith", emails=["jo.smith@web.de"])["emails"] == ["jo.smith@web.de"]
+
+
 def test_old_european_postcode_prefixes_are_folded() -> None:
     prefixed = person(first_name="Hans", last_name="Weber", billing_address={**BERLIN, "postcode": "D-10115"})
     assert prefixed["postcode"] == "10115"
