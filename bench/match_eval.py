@@ -324,6 +324,7 @@ def main() -> None:
         help="Splink's match thresholds, each a run of its own (default 0.5, its standard clustering, and 0.95)",
     )
     parser.add_argument("--json", type=Path, help="write the results to this file as JSON")
+    parser.add_argument("--database", default=DATABASE, help=f"the PostgreSQL database to use (default {DATABASE})")
     args = parser.parse_args()
     try:
         thresholds = [float(value) for value in args.splink_thresholds.split(",") if value.strip()]
@@ -333,7 +334,9 @@ def main() -> None:
         parser.error("--splink-thresholds: give probabilities between 0 and 1")
 
     os.chdir(ROOT)
-    setup_django(fresh_database(DATABASE))
+    if "bench" not in args.database:
+        parser.error("--database: the name must contain 'bench' (it is dropped and created again)")
+    setup_django(fresh_database(args.database))
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         if args.source == "validation":

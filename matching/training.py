@@ -34,6 +34,8 @@ MIN_PROFILES = 100  # an entity type with fewer records than this is not trained
 MIN_KIND_PROFILES = 50  # a record kind (persons among customers) with fewer keeps its starting values
 # A model is due again once the entity type has grown by this share since the active model was trained.
 RETRAIN_GROWTH = 0.25
+# A first load matched as it arrives learns its model once this many records are in (import_records).
+FIRST_LOAD_RECORDS = 2000
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,16 @@ def match_model_train(
             training_report=report.as_dict(),
             created_by=actor,
         )
+
+
+def match_model_train_if_first(*, entity_type: str, actor: AbstractBaseUser | None = None) -> MatchModel | None:
+    """During a first load matched as it arrives: learn the entity type's first model once FIRST_LOAD_RECORDS are
+    in, so the rest is matched with parameters of its own data. None when it has a learnt model, or too few."""
+    if MatchModel.objects.filter(entity_type=entity_type, source="trained").exists():
+        return None
+    if MatchProfile.objects.filter(entity_type=entity_type).count() < FIRST_LOAD_RECORDS:
+        return None
+    return match_model_train(entity_type=entity_type, actor=actor, activate=True)
 
 
 def match_model_train_if_due(*, entity_type: str, actor: AbstractBaseUser | None = None) -> MatchModel | None:

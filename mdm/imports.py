@@ -329,6 +329,7 @@ def records_import(
     on_progress: Callable[[int, ImportSummary], None] | None = None,
     batch_size: int | None = None,
     defer_matching: bool = False,
+    after_batch: Callable[[ImportSummary], Any] | None = None,
 ) -> ImportSummary:
     """Import a CSV or JSONL file of source records from `system` through `ingest`, batch by batch.
 
@@ -338,6 +339,8 @@ def records_import(
     not UTF-8, no usable header) raise ImportFileError before anything is written; the batches of an
     import are committed one by one, so an import stopped half-way keeps the batches before it, and
     running it again is safe (records already stored come back `unchanged`). `defer_matching`: see `ingest`.
+    `after_batch(summary)` is called after each batch is committed (the command learns a first load's match model
+    there, so the rest of the file is matched with it).
     """
     if entity_type not in EntityType.values:
         raise ImportFileError(f"unknown entity type '{entity_type}'; one of: {', '.join(EntityType.values)}")
@@ -388,6 +391,8 @@ def records_import(
                     _send(system, entity_type, batch, reason, summary, report, defer_matching)
                     batch = []
                     progress()
+                    if after_batch is not None:
+                        after_batch(summary)
                     sent += 1
                     if sent % ANALYZE_EVERY_BATCHES == 0:
                         analyze_stale_tables(scale_factor=BULK_LOAD_SCALE_FACTOR, history=False)

@@ -151,3 +151,19 @@ def test_import_records_learns_the_model_of_a_first_load(salesforce: System, net
 def test_bad_arguments_are_clear_errors(db: Any) -> None:
     with pytest.raises(CommandError, match="at least 1"):
         call_command("train_matcher", "--entity", "customer", "--sample", "0", stdout=StringIO())
+
+
+def test_a_first_load_matched_as_it_arrives_is_matched_with_its_own_model_once_its_first_records_are_in(
+    netsuite: System, tmp_path: Path
+) -> None:
+    pairs = [company(index) for index in range(1200)]
+    path = tmp_path / "first-load.jsonl"
+    lines = [erp for erp, _ in pairs] + [{**crm, "source_id": f"E-CRM-{crm['source_id']}"} for _, crm in pairs]
+    path.write_text("".join(json.dumps(record) + "\n" for record in lines))
+    out = StringIO()
+    call_command("import_records", str(path), "--system", "netsuite", "--entity", "customer", "--quiet", stdout=out)
+    first = MatchModel.objects.order_by("version").first()
+    assert first is not None and first.training_report["population"] == 2000 and first.is_active
+    versions = dict(MatchDecision.objects.values_list("source_record__source_id", "model_version"))
+    assert versions["E0"] == 0 and versions["E-CRM-S1199"] == first.version  # the last batch used it
+    assert f"{first} learnt from 2,000 records: active" in out.getvalue()

@@ -8,7 +8,12 @@ from typing import IO, Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from matching.training import match_model_train_if_due, training_summary
+from matching.training import (
+    FIRST_LOAD_RECORDS,
+    match_model_train_if_due,
+    match_model_train_if_first,
+    training_summary,
+)
 from mdm.imports import FORMATS, ImportFileError, ImportSummary, LineError, error_csv_writer, records_import
 from mdm.ingest import IngestError
 from mdm.models import EntityType, System
@@ -58,8 +63,9 @@ unchanged."""
         parser.add_argument(
             "--no-training",
             action="store_true",
-            help="do not learn the match model afterwards, even when one is due (the entity type's first load, "
-            "or grown by a quarter since the model was learnt)",
+            help="do not learn the match model, even when one is due: a first load learns it once its first "
+            f"{FIRST_LOAD_RECORDS:,} records are in (the rest of the file is matched with it), and again at the end "
+            "when the entity type has grown by a quarter since the model was learnt",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -100,6 +106,14 @@ unchanged."""
                 shown += 1
                 bar.write(str(error), file=stderr)
 
+        learnt: list[str] = []
+
+        def learn_early(summary: ImportSummary) -> None:
+            """A first load matched as it arrives: its model is learnt once its first records are in."""
+            model = match_model_train_if_first(entity_type=options["entity"], actor=system_actor("matcher"))
+            if model is not None:
+                learnt.append(training_summary(model))
+
         def on_progress(bytes_read: int, summary: ImportSummary) -> None:
             bar.update(bytes_read - bar.n)
             bar.set_postfix(records=summary.records, rejected=summary.rejected, refresh=False)
@@ -113,6 +127,7 @@ unchanged."""
                 on_error=on_error,
                 on_progress=on_progress,
                 defer_matching=options["defer_matching"],
+                after_batch=None if options["no_training"] or options["defer_matching"] else learn_early,
             )
         except (ImportFileError, IngestError) as exc:
             raise CommandError(f"{path}: {exc}") from exc
@@ -124,6 +139,8 @@ unchanged."""
             where = f"see {errors_path}" if errors_path else "pass --errors FILE to write them all"
             stderr.write(f"… and {summary.errors - shown} more; {where}\n")
         self.stdout.write(self._summary(summary))
+        for line in learnt:
+            self.stdout.write(line)
         if summary.created and not options["no_training"]:
             model = match_model_train_if_due(entity_type=options["entity"], actor=system_actor("matcher"))
             if model is not None:
