@@ -689,26 +689,35 @@ def _abbreviates(short: str, long: str) -> bool:
 _UNIT_BOUNDARY = re.compile(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)")
 
 
+def _same_word(one: str, other: str) -> bool:
+    """Two words of product names that name the same thing: equal, one abbreviating the other, or one typo apart."""
+    if _abbreviates(one, other) or _abbreviates(other, one):
+        return True
+    return min(len(one), len(other)) >= 4 and not one.isdigit() and _one_edit(one, other)
+
+
 def product_name_similarity(a: str, b: str) -> float:
-    """Product names: `_name_similarity`, or the share of the shorter name's words that abbreviate words of the
-    other or are abbreviated by them, in order ("rbr pwr cbl h07rn" and "rubber power cable h07rn"): ERP item names
-    are abbreviated to fit a field. Different numbers (sizes, pack counts) keep a name "similar" at most, as for every
-    name."""
-    similarity = _name_similarity(a, b)
+    """Product names, word by word: the share of the shorter name's words found in the other in order, equal, one
+    abbreviating the other ("rbr pwr cbl h07rn" and "rubber power cable h07rn": ERP item names are abbreviated to
+    fit a field) or one typo apart. Variants of one product line differ in a word ("blue size m" and "black size
+    l"), which a similarity of the whole string hides behind their long common beginning; different numbers
+    (sizes, pack counts) keep a name "similar" at most, as for every name."""
+    if a == b:
+        return 1.0
     words_a, words_b = _UNIT_BOUNDARY.sub(" ", a).split(), _UNIT_BOUNDARY.sub(" ", b).split()
     short, long = (words_a, words_b) if len(words_a) <= len(words_b) else (words_b, words_a)
-    if len(short) >= 2 and similarity < 0.95:
-        matched, position = 0, 0
-        for word in short:
-            for index in range(position, len(long)):
-                if _abbreviates(word, long[index]) or _abbreviates(long[index], word):
-                    matched, position = matched + 1, index + 1
-                    break
-        covered = matched / len(short) * 0.97
-        numbers_a, numbers_b = _NUMBER.findall(a), _NUMBER.findall(b)
-        if numbers_a and numbers_b and sorted(numbers_a) != sorted(numbers_b):
-            covered = min(covered, 0.69)
-        similarity = max(similarity, covered)
+    if not short:
+        return 0.0
+    matched, position = 0, 0
+    for word in short:
+        for index in range(position, len(long)):
+            if _same_word(word, long[index]):
+                matched, position = matched + 1, index + 1
+                break
+    similarity = matched / len(short) * 0.97
+    numbers_a, numbers_b = _NUMBER.findall(a), _NUMBER.findall(b)
+    if numbers_a and numbers_b and sorted(numbers_a) != sorted(numbers_b):
+        similarity = min(similarity, 0.69)
     return similarity
 
 
@@ -761,6 +770,45 @@ def distinct_persons_many(
     generations = (left >= 0) & (right >= 0) & (left != right)
     differ = (first_levels == _FIRST_NAME_DIFFERENT) & (born_levels == _DATE_OF_BIRTH_DIFFERENT)
     return generations | (differ & (national_id_levels != _SAME_NATIONAL_ID))
+
+
+_SERIES = re.compile(r"^[A-Z]+")
+_SKU_DIFFERENT, _GTIN_DIFFERENT = 2, 3
+
+
+def _series(sku: str) -> str:
+    """A SKU's series: its leading letters ("GLV" of "GLV13166"); "" when it starts with a digit."""
+    found = _SERIES.match(sku)
+    return found.group() if found else ""
+
+
+def distinct_products(left: Features, right: Features) -> str | None:
+    """Why two product records are two products whatever else agrees, or None: two item numbers of one series
+    ("GLV13166" and "GLV13153": SKUs are numbered in sequence, and variants of one product line differ in nothing
+    but a size or a colour in their names), or two GTINs that differ beyond a packaging level or a check digit."""
+    if left.get("kind") != "product" or right.get("kind") != "product":
+        return None
+    if (
+        sku(left, right).level == _SKU_DIFFERENT
+        and _series(left["sku"])
+        and _series(left["sku"]) == _series(right["sku"])
+    ):
+        return f"two item numbers of one series ({left['sku']}, {right['sku']})"
+    if gtin(left, right).level == _GTIN_DIFFERENT:
+        return f"two GTINs ({left['gtin']}, {right['gtin']})"
+    return None
+
+
+def distinct_products_many(pairs: "Pairs", sku_levels: np.ndarray, gtin_levels: np.ndarray) -> np.ndarray:
+    """`distinct_products` over arrays of product pairs, given their SKU and GTIN levels."""
+    left, right = pairs.codes("sku")
+    differ = np.flatnonzero(sku_levels == _SKU_DIFFERENT)
+    series = pairs.column("sku").derived("series", _series)
+    same_series = np.zeros(len(pairs), dtype=bool)
+    if len(differ):
+        mine, theirs = series[left[differ]], series[right[differ]]
+        same_series[differ] = (mine == theirs) & (mine != "")
+    return same_series | (gtin_levels == _GTIN_DIFFERENT)
 
 
 def distinct_legal_entities_many(pairs: "Pairs", tax_levels: np.ndarray) -> np.ndarray:

@@ -35,6 +35,8 @@ from matching.comparisons import (
     distinct_legal_entities_many,
     distinct_persons,
     distinct_persons_many,
+    distinct_products,
+    distinct_products_many,
 )
 from matching.features import Features
 
@@ -238,13 +240,16 @@ class Scorer:
         }
 
     def cap(self, left: Features, right: Features) -> Cap | None:
-        """The most this pair may weigh, or None: two legal entities (another country, another valid tax ID) and two
-        people (another first name and date of birth, another generation) weigh DISTINCT_ENTITY_WEIGHT; where
-        households are common, persons with another first name are two people or a steward's doubt."""
+        """The most this pair may weigh, or None: two legal entities (another country, another valid tax ID), two
+        people (another first name and date of birth, another generation) and two products (another item number of
+        one series, another GTIN) weigh DISTINCT_ENTITY_WEIGHT; where households are common, persons with another
+        first name are two people or a steward's doubt."""
         if reason := distinct_legal_entities(left, right):
             return Cap(DISTINCT_ENTITY_WEIGHT, "Legal entity (another country, or another valid tax ID)", reason)
         if reason := distinct_persons(left, right):
             return Cap(DISTINCT_ENTITY_WEIGHT, "Person (another first name and date of birth)", reason)
+        if reason := distinct_products(left, right):
+            return Cap(DISTINCT_ENTITY_WEIGHT, "Product (another item number or GTIN)", reason)
         if self.households and (verdict := _first_names_differ(left, right)):
             if verdict == "distinct":
                 reason = "different first names, no date of birth, email or national ID shared"
@@ -306,6 +311,9 @@ class Scorer:
             total[present] += table[levels[present]]
         if kind == "organisation":
             distinct = distinct_legal_entities_many(pairs, found["tax_id"])
+            total[distinct] = np.minimum(total[distinct], DISTINCT_ENTITY_WEIGHT)
+        elif kind == "product":
+            distinct = distinct_products_many(pairs, found["sku"], found["gtin"])
             total[distinct] = np.minimum(total[distinct], DISTINCT_ENTITY_WEIGHT)
         elif kind == "person":
             distinct = distinct_persons_many(pairs, found["first_name"], found["date_of_birth"], found["national_id"])

@@ -155,8 +155,12 @@ def sanity_failures(parameters: dict[str, Any]) -> list[str]:
             if levels is None:
                 continue
             agreeing = comparison.agreeing_levels
-            if levels[0] <= 0:
-                failures.append(f"{kind}.{comparison.name}: '{comparison.levels[0]}' weighs {levels[0]:.2f}, not > 0")
+            # The top level weighs for a match; of kinds of agreement (not graded), the strongest one does.
+            top = 0 if comparison.graded else max(range(agreeing), key=lambda level: levels[level])
+            if levels[top] <= 0:
+                failures.append(
+                    f"{kind}.{comparison.name}: '{comparison.levels[top]}' weighs {levels[top]:.2f}, not > 0"
+                )
             for level in range(agreeing, len(levels)):
                 if levels[level] >= 0:
                     failures.append(

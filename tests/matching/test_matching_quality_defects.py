@@ -205,3 +205,22 @@ def test_a_common_product_name_alone_does_not_link() -> None:
     one = product(name="Nitrile examination gloves, blue, size M, box of 100", unit_of_measure="BX")
     other = product(name="Nitrile examination gloves, blue, size M, box of 100", unit_of_measure="BX")
     assert SCORER.score(one, other).probability < match_context("product").auto_link_threshold
+
+
+def test_two_variants_of_one_product_line_are_two_products() -> None:
+    # Same line, same unit and category, names alike but for the colour and size: before, "very close" names
+    # sent every such pair to review (a quarter of the product records), or a differing SKU weighed only -3.3.
+    gloves = {"unit_of_measure": "BX", "category": "PPE"}
+    blue = product(sku="GLV13166", name="Nitrile examination gloves premium blue size M, box of 200", **gloves)
+    black = product(sku="GLV13153", name="Nitrile examination gloves premium black size S, box of 200", **gloves)
+    twin = product(sku="GLV13153", name="Nitrile examination gloves premium blue size M, box of 200", **gloves)
+    assert SCORER.weight(blue, twin) == DISTINCT_ENTITY_WEIGHT  # two item numbers of one series, under one name
+    unnumbered = {**black, "sku": "", "skunum": ""}
+    assert _level("name", blue, unnumbered) not in ("exact", "very close")
+    assert SCORER.score(blue, unnumbered).probability < 0.5  # a name alike but for one word: not even review
+
+
+def test_a_typo_in_a_product_name_word_still_reads_as_the_same_word() -> None:
+    one = product(name="Nitrile examination gloves premium blue size M")
+    typo = product(name="Nitirle examination gloves premium blue size M")
+    assert _level("name", one, typo) == "very close"
