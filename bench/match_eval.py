@@ -73,16 +73,18 @@ def generate_validation(folder: Path, args: argparse.Namespace) -> None:
 def validation_items(folder: Path, name: str) -> tuple[str, list[Item]]:
     """(entity type, records) of one validation set, with each record's true entity."""
     entity_type, files = VALIDATION_SETS[name]
-    truth: dict[tuple[str, str], str] = {}
+    # NetSuite numbers customers and items in sequences of their own: a source ID names a record only with its
+    # system and entity type.
+    truth: dict[tuple[str, str, str], str] = {}
     with (folder / "truth.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            truth[(row["system"], row["source_id"])] = row["entity_id"]
+            truth[(row["system"], row["entity_type"], row["source_id"])] = row["entity_id"]
     items: list[Item] = []
     for system, stem in files:
         with (folder / f"{stem}.jsonl").open(encoding="utf-8") as handle:
             for line in handle:
                 record = json.loads(line)
-                items.append((system, record, truth[(system, str(record["source_id"]))]))
+                items.append((system, record, truth[(system, entity_type, str(record["source_id"]))]))
     return entity_type, items
 
 
