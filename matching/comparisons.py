@@ -12,7 +12,7 @@ Legal-form suffixes, abbreviations, case and word order are already gone from th
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -726,14 +726,15 @@ _SAME_TAX_NUMBER = (0, 1)
 _TWO_VALID_TAX_NUMBERS = 3
 
 
-def distinct_legal_entities(left: Features, right: Features) -> str | None:
+def distinct_legal_entities(left: Features, right: Features, levels: Mapping[str, int]) -> str | None:
     """Why two organisations are two legal entities whatever else agrees, or None: a legal address in another
     country, or two valid tax IDs of one country that differ. A company of the same group in another country
     shares the brand, the web domain and often the switchboard, and is still another company: related through
-    the hierarchy, never merged. A shared tax number outweighs both (a company that moved abroad)."""
+    the hierarchy, never merged. A shared tax number outweighs both (a company that moved abroad). `levels`: the
+    pair's level of each comparison, as scored."""
     if left.get("kind") != "organisation" or right.get("kind") != "organisation":
         return None
-    level = tax_id(left, right).level
+    level = levels["tax_id"]
     if level in _SAME_TAX_NUMBER:
         return None
     if level == _TWO_VALID_TAX_NUMBERS:
@@ -744,20 +745,19 @@ def distinct_legal_entities(left: Features, right: Features) -> str | None:
     return None
 
 
-def distinct_persons(left: Features, right: Features) -> str | None:
+def distinct_persons(left: Features, right: Features, levels: Mapping[str, int]) -> str | None:
     """Why two person records are two people whatever else agrees, or None: their first names differ (not a typo,
     not written the other way round) and so do their dates of birth (not a typo, not day and month swapped), or
     they name two generations ("Jr." and "Sr."); one national ID outweighs names and dates. A household shares the
     surname, the address and often the phone and email; twins share the date of birth too, so they are left to the
-    first name (scoring.Scorer.cap)."""
+    first name (scoring.Scorer.cap). `levels`: the pair's level of each comparison, as scored."""
     if left.get("kind") != "person" or right.get("kind") != "person":
         return None
     generation_a, generation_b = left.get("gen") or "", right.get("gen") or ""
     if generation_a and generation_b and generation_a != generation_b:
         return f"another generation ({generation_a}, {generation_b})"
-    first, born = _FIRST_NAME(left, right), _DATE_OF_BIRTH(left, right)
-    differ = first.level == _FIRST_NAME_DIFFERENT and born.level == _DATE_OF_BIRTH_DIFFERENT
-    if differ and _NATIONAL_ID(left, right).level != _SAME_NATIONAL_ID:  # one national ID outweighs both
+    differ = levels["first_name"] == _FIRST_NAME_DIFFERENT and levels["date_of_birth"] == _DATE_OF_BIRTH_DIFFERENT
+    if differ and levels["national_id"] != _SAME_NATIONAL_ID:  # one national ID outweighs both
         return "different first names and dates of birth"
     return None
 
@@ -782,19 +782,16 @@ def _series(sku: str) -> str:
     return found.group() if found else ""
 
 
-def distinct_products(left: Features, right: Features) -> str | None:
+def distinct_products(left: Features, right: Features, levels: Mapping[str, int]) -> str | None:
     """Why two product records are two products whatever else agrees, or None: two item numbers of one series
     ("GLV13166" and "GLV13153": SKUs are numbered in sequence, and variants of one product line differ in nothing
-    but a size or a colour in their names), or two GTINs that differ beyond a packaging level or a check digit."""
+    but a size or a colour in their names), or two GTINs that differ beyond a packaging level or a check digit.
+    `levels`: the pair's level of each comparison, as scored."""
     if left.get("kind") != "product" or right.get("kind") != "product":
         return None
-    if (
-        sku(left, right).level == _SKU_DIFFERENT
-        and _series(left["sku"])
-        and _series(left["sku"]) == _series(right["sku"])
-    ):
+    if levels["sku"] == _SKU_DIFFERENT and _series(left["sku"]) and _series(left["sku"]) == _series(right["sku"]):
         return f"two item numbers of one series ({left['sku']}, {right['sku']})"
-    if gtin(left, right).level == _GTIN_DIFFERENT:
+    if levels["gtin"] == _GTIN_DIFFERENT:
         return f"two GTINs ({left['gtin']}, {right['gtin']})"
     return None
 
@@ -881,7 +878,6 @@ PERSON: tuple[Comparison, ...] = (
     Comparison("email", "Email", ("shared", "different"), shared("emails")),
 )
 
-_FIRST_NAME, _DATE_OF_BIRTH, _NATIONAL_ID = PERSON[0].compare, PERSON[2].compare, PERSON[3].compare
 _FIRST_NAME_DIFFERENT, _DATE_OF_BIRTH_DIFFERENT = len(PERSON[0].levels) - 1, len(PERSON[2].levels) - 1
 _SAME_NATIONAL_ID = 0
 

@@ -18,7 +18,7 @@ only, and the levels here are graded (exact / close / far).
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +48,7 @@ _FLOOR = 1e-6
 DISTINCT_ENTITY_WEIGHT = -6.63
 
 
-_FIRST_NAME, _BORN, _NATIONAL_ID, _EMAIL = (
-    next(comparison for comparison in PERSON if comparison.name == name)
-    for name in ("first_name", "date_of_birth", "national_id", "email")
-)
-_FIRST_NAMES_DIFFER = len(_FIRST_NAME.levels) - 1
+_FIRST_NAMES_DIFFER = len(next(comparison for comparison in PERSON if comparison.name == "first_name").levels) - 1
 _AGREE = 0  # the top level of a comparison: the same date of birth, national ID, a shared email
 
 
@@ -62,21 +58,15 @@ _AGREE = 0  # the top level of a comparison: the same date of birth, national ID
 HOUSEHOLDS = 0.25
 
 
-def _first_names_differ(left: Features, right: Features) -> str | None:
-    """Two person records whose first names differ (not a typo, not written the other way round) and whose national
-    IDs do not agree: where households are common, a household member, a twin or a namesake far more often than one
-    person under a nickname. "doubt" (a steward decides, whatever else agrees) when their dates of birth agree or
-    they share an email, as one person's records would; else "distinct" (a family's address, surname and landline
-    make no one person)."""
-    if left.get("kind") != "person" or right.get("kind") != "person":
+def _first_names_differ(levels: Mapping[str, int]) -> str | None:
+    """For two person records (their level of each comparison): first names that differ (not a typo, not written
+    the other way round) while national IDs do not agree. Where households are common, that is a household member,
+    a twin or a namesake far more often than one person under a nickname: "doubt" (a steward decides, whatever else
+    agrees) when their dates of birth agree or they share an email, as one person's records would; else "distinct"
+    (a family's address, surname and landline make no one person)."""
+    if levels["first_name"] != _FIRST_NAMES_DIFFER or levels["national_id"] == _AGREE:
         return None
-    if _FIRST_NAME.compare(left, right).level != _FIRST_NAMES_DIFFER:
-        return None
-    if _NATIONAL_ID.compare(left, right).level == _AGREE:
-        return None
-    if _BORN.compare(left, right).level == _AGREE or _EMAIL.compare(left, right).level == _AGREE:
-        return "doubt"
-    return "distinct"
+    return "doubt" if _AGREE in (levels["date_of_birth"], levels["email"]) else "distinct"
 
 
 @dataclass(frozen=True)
@@ -239,18 +229,21 @@ class Scorer:
             for kind, weights in self._weights.items()
         }
 
-    def cap(self, left: Features, right: Features) -> Cap | None:
-        """The most this pair may weigh, or None: two legal entities (another country, another valid tax ID), two
-        people (another first name and date of birth, another generation) and two products (another item number of
-        one series, another GTIN) weigh DISTINCT_ENTITY_WEIGHT; where households are common, persons with another
-        first name are two people or a steward's doubt."""
-        if reason := distinct_legal_entities(left, right):
+    def cap(self, left: Features, right: Features, levels: Mapping[str, int]) -> Cap | None:
+        """The most this pair may weigh given its level of each comparison (`levels`, as scored), or None: two legal
+        entities (another country, another valid tax ID), two people (another first name and date of birth, another
+        generation) and two products (another item number of one series, another GTIN) weigh DISTINCT_ENTITY_WEIGHT;
+        where households are common, persons with another first name are two people or a steward's doubt."""
+        kind = left.get("kind")
+        if kind == "organisation" and (reason := distinct_legal_entities(left, right, levels)):
             return Cap(DISTINCT_ENTITY_WEIGHT, "Legal entity (another country, or another valid tax ID)", reason)
-        if reason := distinct_persons(left, right):
-            return Cap(DISTINCT_ENTITY_WEIGHT, "Person (another first name and date of birth)", reason)
-        if reason := distinct_products(left, right):
+        if kind == "product" and (reason := distinct_products(left, right, levels)):
             return Cap(DISTINCT_ENTITY_WEIGHT, "Product (another item number or GTIN)", reason)
-        if self.households and (verdict := _first_names_differ(left, right)):
+        if kind != "person":
+            return None
+        if reason := distinct_persons(left, right, levels):
+            return Cap(DISTINCT_ENTITY_WEIGHT, "Person (another first name and date of birth)", reason)
+        if self.households and (verdict := _first_names_differ(levels)):
             if verdict == "distinct":
                 reason = "different first names, no date of birth, email or national ID shared"
                 return Cap(DISTINCT_ENTITY_WEIGHT, _ANOTHER_FIRST_NAME, reason)
@@ -268,8 +261,10 @@ class Scorer:
         prior = self._prior[kind]
         total = prior
         contributions = []
+        levels: dict[str, int] = {}
         for comparison in comparisons_for(left):
             outcome: Outcome = comparison.compare(left, right)
+            levels[comparison.name] = outcome.level
             if outcome.level == MISSING:
                 weight, level = 0.0, "missing"
             else:
@@ -280,7 +275,7 @@ class Scorer:
                     comparison.name, comparison.label, level, outcome.similarity, outcome.left, outcome.right, weight
                 )
             )
-        if (cap := self.cap(left, right)) is not None and total > cap.weight:
+        if (cap := self.cap(left, right, levels)) is not None and total > cap.weight:
             contributions.append(Contribution("cap", cap.label, cap.reason, None, None, None, cap.weight - total))
             total = cap.weight
         return Score(total, probability(total), prior, tuple(contributions))
@@ -292,11 +287,12 @@ class Scorer:
             return None
         weights = self._weights[kind]
         total = self._prior[kind]
+        levels: dict[str, int] = {}
         for comparison in comparisons_for(left):
-            level = comparison.compare(left, right).level
+            level = levels[comparison.name] = comparison.compare(left, right).level
             if level != MISSING:
                 total += weights[comparison.name][level]
-        if (cap := self.cap(left, right)) is not None:
+        if (cap := self.cap(left, right, levels)) is not None:
             return min(total, cap.weight)
         return total
 
