@@ -193,7 +193,9 @@ def golden_pair_edges(context: MatchContext, table: ProfileTable, mine: np.ndarr
     for code in np.flatnonzero(np.bincount(kinds[left], minlength=len(KINDS))):
         same = (kinds[left] == code) & (kinds[right] == code)
         if same.any():
-            weights[same] = context.scorer.weights_of(KINDS[code], Pairs(table, left[same], right[same]))
+            weights[same] = context.scorer.weights_of(
+                KINDS[code], Pairs(table, left[same], right[same]), context.frequencies
+            )
     comparable = np.isfinite(weights)
     review = weights >= weight_of(context.review_threshold)
     # Per (golden pair, my member): its best member of theirs (the newest on a tie, as score_target) and the
@@ -288,7 +290,10 @@ def _edges_one_by_one(context: MatchContext, table: ProfileTable, mine: np.ndarr
     """golden_pair_edges for a few pairs (the clustering step asks about one record at a time): the same
     definition, member pair by member pair, without the fixed cost of the array form."""
     review = weight_of(context.review_threshold)
-    weigh = context.scorer.weight
+
+    def weigh(left: Any, right: Any) -> float | None:
+        return context.scorer.weight(left, right, context.frequencies)
+
     edges: list[Edge] = []
     for a, b in zip(mine.tolist(), theirs.tolist(), strict=True):
         my_rows = list(table.members(a))[-CLUSTER_SAMPLE:]
@@ -614,7 +619,7 @@ def _explanations(
             MatchProfile.objects.filter(source_record_id__in=missing).values_list("source_record_id", "features")
         )
     return [
-        context.scorer.score(forms[edge.mine], forms[edge.theirs]).explanation()
+        context.scorer.score(forms[edge.mine], forms[edge.theirs], context.frequencies).explanation()
         if edge.mine in forms and edge.theirs in forms
         else {}
         for edge in edges

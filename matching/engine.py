@@ -18,12 +18,13 @@ records, so a file holding a duplicate twice makes one golden record, not two.
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import connection
 
 from matching.features import IDENTIFIER_KEY_PREFIXES, Features, blocking_keys, features
+from matching.frequencies import Frequencies, frequencies_all, frequencies_count, frequencies_for
 from matching.models import BlockingKey, MatchModel, MatchOutcome, MatchProfile, MatchSettings
 from matching.scoring import DEFAULT_PARAMETERS, Score, Scorer, probability, weight_of
 from mdm.models import GoldenStatus, SourceRecord
@@ -113,10 +114,13 @@ class MatchContext:
     auto_link_threshold: float
     max_block_size: int
     auto_link_margin: float = 10.0
+    # Term-value counts for the records being matched (frequencies.py); None scores without them.
+    frequencies: Frequencies | None = None
 
 
-def match_context(entity_type: str) -> MatchContext:
-    """The active model and the settings of an entity type (built-in defaults until any are stored)."""
+def match_context(entity_type: str, *, batch: bool = False) -> MatchContext:
+    """The active model and the settings of an entity type (built-in defaults until any are stored). For a batch
+    run (`batch`), with the term frequencies of every value records share; real time reads its records' own."""
     model = MatchModel.objects.filter(entity_type=entity_type, is_active=True).first()
     settings = MatchSettings.objects.filter(entity_type=entity_type).first() or MatchSettings(entity_type=entity_type)
     parameters = model.parameters if model else DEFAULT_PARAMETERS
@@ -130,6 +134,7 @@ def match_context(entity_type: str) -> MatchContext:
         auto_link_threshold=settings.auto_link_threshold,
         max_block_size=settings.max_block_size,
         auto_link_margin=settings.auto_link_margin,
+        frequencies=frequencies_all(entity_type) if batch else None,
     )
 
 
@@ -267,7 +272,7 @@ def score_target(
     review_weight = weight_of(context.review_threshold)
     weighed: list[tuple[float, int]] = []
     for position in range(len(members) - 1, len(members) - 1 - len(sample), -1):
-        weight = context.scorer.weight(found, members[position])
+        weight = context.scorer.weight(found, members[position], context.frequencies)
         if weight is not None:
             weighed.append((weight, position))
         if len(members) - position == SCREEN_MEMBERS and all(w < review_weight for w, _ in weighed):
@@ -285,7 +290,7 @@ def score_target(
         best_weight,
         probabilities,
         supported,
-        lambda: context.scorer.score(found, best_member),
+        lambda: context.scorer.score(found, best_member, context.frequencies),
         member_index=best_position,
         shares_identifier=identifiers_shared([found], sample),
     )
@@ -340,6 +345,7 @@ def match_new_records(
     """Decide, for each new record (standardised values), which golden record it joins; in order."""
     context = context or match_context(entity_type)
     found_all = [features(entity_type, item) for item in values]
+    context = replace(context, frequencies=frequencies_for(found_all))
     keys_all = [blocking_keys(entity_type, found) for found in found_all]
     keyed = keyed_goldens(entity_type, {key for keys in keys_all for key in keys}, context.max_block_size)
 
@@ -414,8 +420,8 @@ def deferred_decisions(
 
 def match_on_entry(entity_type: str, values: dict[str, Any], *, limit: int = 5) -> dict[str, Any]:
     """Does this record already exist? The top candidates with probabilities and explanations; writes nothing."""
-    context = match_context(entity_type)
     found = features(entity_type, values)
+    context = replace(match_context(entity_type), frequencies=frequencies_for([found]))
     keys = blocking_keys(entity_type, found)
     keyed = keyed_goldens(entity_type, set(keys), context.max_block_size)
     profiles = golden_profiles(entity_type, shortlist(keys, keyed))
@@ -454,10 +460,15 @@ def blocking_keys_replace(
 
 
 def match_profiles_replace(source_records: Sequence[SourceRecord], found: Sequence[Features], *, new: int = 0) -> None:
-    """Store the match form of these source records, replacing any they had; the first `new` have none yet."""
+    """Store the match form of these source records, replacing any they had; the first `new` have none yet. The
+    term frequencies follow: the forms replaced are uncounted, the new ones counted."""
     ids = [record.pk for record in source_records[new:]]
+    replaced: list[Features] = []
     if ids:
-        MatchProfile.objects.filter(source_record_id__in=ids).delete()
+        stored = MatchProfile.objects.filter(source_record_id__in=ids)
+        replaced = list(stored.values_list("features", flat=True))
+        stored.delete()
+    frequencies_count(added=found, removed=replaced)
     MatchProfile.objects.bulk_create(
         [
             MatchProfile(

@@ -181,3 +181,21 @@ class MatchCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.golden_id} ~ {self.candidate_id} ({self.probability:.2f})"
+
+
+class TermFrequency(models.Model):
+    """How many match profiles of a kind (organisation, person, product) carry a value of a term (a name, a last
+    name, a city, a web domain): a common value agreeing says less than a rare one (matching/frequencies.py).
+    Derived data, kept with every match form stored and recounted by training."""
+
+    kind = models.CharField(max_length=20)
+    term = models.CharField(max_length=20)
+    value = models.CharField(max_length=200)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "term", "value"], name="uniq_term_frequency")]
+        indexes = [models.Index(fields=["kind", "term", "count"], name="termfrequency_counts")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.term} {self.value!r}: {self.count}"

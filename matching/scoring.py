@@ -19,7 +19,7 @@ only, and the levels here are graded (exact / close / far).
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,7 @@ from matching.comparisons import (
     distinct_products_many,
 )
 from matching.features import Features
+from matching.frequencies import Frequencies, TermAdjustment
 
 Parameters = dict[str, Any]
 _FLOOR = 1e-6
@@ -143,9 +144,11 @@ class Contribution:
     left: Any
     right: Any
     weight: float
+    # How the value's frequency moved the weight (included in `weight`): a common value agreeing weighs less.
+    term_frequency: TermAdjustment | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found = {
             "attribute": self.attribute,
             "label": self.label,
             "level": self.level,
@@ -154,6 +157,9 @@ class Contribution:
             "right": self.right,
             "weight": round(self.weight, 3),
         }
+        if self.term_frequency is not None:
+            found["term_frequency"] = self.term_frequency.as_dict()
+        return found
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,12 @@ def level_weights(parameters: Parameters, kind: str) -> dict[str, list[float]]:
     return weights
 
 
+def _floored(adjustment: float, weight: float) -> float:
+    """A term-frequency adjustment of a level weighing `weight`: agreeing on a common value is weaker evidence, never
+    evidence against (the level's weight is not taken below zero)."""
+    return max(adjustment, -max(weight, 0.0))
+
+
 class Scorer:
     """Scores pairs with one set of parameters; level weights are computed once.
 
@@ -252,8 +264,9 @@ class Scorer:
                 return Cap(self.doubt_weight, _ANOTHER_FIRST_NAME, reason)
         return None
 
-    def score(self, left: Features, right: Features) -> Score | None:
-        """The score of two records, or None when they are of different kinds (a person and an organisation)."""
+    def score(self, left: Features, right: Features, frequencies: Frequencies | None = None) -> Score | None:
+        """The score of two records, or None when they are of different kinds (a person and an organisation).
+        With `frequencies`, exact agreement on a common value weighs less and on a rare one more (frequencies.py)."""
         kind = left.get("kind")
         if kind != right.get("kind") or kind not in self._weights:
             return None
@@ -265,14 +278,27 @@ class Scorer:
         for comparison in comparisons_for(left):
             outcome: Outcome = comparison.compare(left, right)
             levels[comparison.name] = outcome.level
+            adjusted = None
             if outcome.level == MISSING:
                 weight, level = 0.0, "missing"
             else:
                 weight, level = weights[comparison.name][outcome.level], comparison.levels[outcome.level]
+                if frequencies is not None:
+                    adjusted = frequencies.adjustment(kind, comparison.name, outcome.level, left, right)
+                    if adjusted is not None:
+                        adjusted = replace(adjusted, weight=_floored(adjusted.weight, weight))
+                        weight += adjusted.weight
             total += weight
             contributions.append(
                 Contribution(
-                    comparison.name, comparison.label, level, outcome.similarity, outcome.left, outcome.right, weight
+                    comparison.name,
+                    comparison.label,
+                    level,
+                    outcome.similarity,
+                    outcome.left,
+                    outcome.right,
+                    weight,
+                    adjusted,
                 )
             )
         if (cap := self.cap(left, right, levels)) is not None and total > cap.weight:
@@ -280,7 +306,7 @@ class Scorer:
             total = cap.weight
         return Score(total, probability(total), prior, tuple(contributions))
 
-    def weight(self, left: Features, right: Features) -> float | None:
+    def weight(self, left: Features, right: Features, frequencies: Frequencies | None = None) -> float | None:
         """The match weight alone (no explanation), for screening many candidates; None across kinds."""
         kind = left.get("kind")
         if kind != right.get("kind") or kind not in self._weights:
@@ -292,11 +318,15 @@ class Scorer:
             level = levels[comparison.name] = comparison.compare(left, right).level
             if level != MISSING:
                 total += weights[comparison.name][level]
+                if frequencies is not None and (
+                    adjusted := frequencies.adjustment(kind, comparison.name, level, left, right)
+                ):
+                    total += _floored(adjusted.weight, weights[comparison.name][level])
         if (cap := self.cap(left, right, levels)) is not None:
             return min(total, cap.weight)
         return total
 
-    def weights_of(self, kind: str, pairs: "Pairs") -> np.ndarray:
+    def weights_of(self, kind: str, pairs: "Pairs", frequencies: Frequencies | None = None) -> np.ndarray:
         """`weight` of many pairs of one kind at once (the batch run): each comparison over arrays."""
         total = np.full(len(pairs), self._prior[kind], dtype=np.float64)
         found: dict[str, np.ndarray] = {}
@@ -305,6 +335,12 @@ class Scorer:
             table = self._weight_arrays[kind][comparison.name]
             present = levels != MISSING
             total[present] += table[levels[present]]
+            if frequencies is not None:
+                adjustments = frequencies.adjustments_of(kind, comparison.name, levels, pairs)
+                adjusted = adjustments != 0
+                if adjusted.any():
+                    base = np.maximum(table[levels[adjusted]], 0.0)
+                    total[adjusted] += np.maximum(adjustments[adjusted], -base)
         if kind == "organisation":
             distinct = distinct_legal_entities_many(pairs, found["tax_id"])
             total[distinct] = np.minimum(total[distinct], DISTINCT_ENTITY_WEIGHT)

@@ -12,7 +12,7 @@ from mdm.services import system_actor
 @shared_task(acks_late=True)
 def match_golden_chunk(*, entity_type: str, golden_pks: list[int], apply: bool = True) -> dict[str, int]:
     """Re-match one chunk of golden records (manage.py match --celery spreads a run over the workers)."""
-    stats = match_chunk(match_context(entity_type), golden_pks, apply=apply)
+    stats = match_chunk(match_context(entity_type, batch=True), golden_pks, apply=apply)
     return {
         "goldens": stats.goldens,
         "compared_pairs": stats.compared_pairs,

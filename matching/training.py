@@ -26,6 +26,7 @@ from django.db.models import Max
 from matching.comparisons import COMPARISONS, MISSING
 from matching.engine import match_context
 from matching.features import Features, blocking_keys
+from matching.frequencies import frequencies_rebuild
 from matching.models import CandidateStatus, MatchCandidate, MatchModel, MatchProfile
 from matching.scoring import DEFAULT_PARAMETERS, Scorer, estimate, estimate_u, level_weights
 
@@ -295,6 +296,8 @@ def match_model_train(
             f"the {entity_type} records hold {population:,} match profiles; training needs at least {MIN_PROFILES:,}"
         )
     rng = random.Random(seed)
+    counted = frequencies_rebuild(entity_type)
+    say(f"term frequencies recounted: {counted:,} values")
     context = match_context(entity_type)
     start = context.scorer.parameters
     profiles = _sample_profiles(entity_type, sample_size, rng)

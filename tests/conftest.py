@@ -38,6 +38,14 @@ def _celery_in_process(request: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_term_frequencies() -> None:
+    """Each test reads its own database's typical term counts, not a cached figure of an earlier test's."""
+    from matching.frequencies import frequencies_forget
+
+    frequencies_forget()
+
+
+@pytest.fixture(autouse=True)
 def _no_publish_nudge(request: Any, settings: Any) -> None:
     """Commits don't start the publisher in tests, except in those about the nudge (marked `nudge`)."""
     if "nudge" not in request.keywords:

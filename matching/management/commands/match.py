@@ -5,6 +5,7 @@ import multiprocessing
 import time
 from argparse import ArgumentParser
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,8 @@ from matching.batch import (
     score_table,
     split_plan,
 )
-from matching.engine import match_context
+from matching.engine import MatchContext, match_context
+from matching.frequencies import Frequencies
 from matching.models import MatchProfile
 from matching.profiles import ProfileTable, profile_table
 from matching.training import match_model_train_if_due, training_summary
@@ -58,18 +60,24 @@ CELERY_CHUNK = 2000
 # The run's table, set before the worker processes are forked: they share it (copy-on-write), never pickle it.
 _TABLE: ProfileTable | None = None
 _SELECTED: np.ndarray | None = None
+_FREQUENCIES: Frequencies | None = None
+
+
+def _context(entity_type: str) -> MatchContext:
+    """A worker's context: the run's term frequencies, read once before the fork."""
+    return replace(match_context(entity_type), frequencies=_FREQUENCIES)
 
 
 def _score_blocks(entity_type: str, blocks: list[tuple[int, int]]) -> ChunkScores:
     """Step 1 for a share of the younger golden records in a worker process (a fresh database connection each)."""
     assert _TABLE is not None
-    return score_table(match_context(entity_type), _TABLE, selected=_SELECTED, blocks=blocks)
+    return score_table(_context(entity_type), _TABLE, selected=_SELECTED, blocks=blocks)
 
 
 def _apply_part(entity_type: str, plan: Plan, correlation_id: str) -> BatchStats:
     """Step 3 for one independent part of the plan in a worker process."""
     with correlation(correlation_id):
-        return apply_plan(match_context(entity_type), plan, table=_TABLE)
+        return apply_plan(_context(entity_type), plan, table=_TABLE)
 
 
 class Command(BaseCommand):
@@ -140,8 +148,9 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         vacuum_for_reads(MatchProfile._meta.db_table)
-        context = match_context(entity_type)
-        global _TABLE, _SELECTED
+        context = match_context(entity_type, batch=True)
+        global _TABLE, _SELECTED, _FREQUENCIES
+        _FREQUENCIES = context.frequencies
         _TABLE = table = profile_table(entity_type)
         loaded_at = time.monotonic()
         _SELECTED = None
