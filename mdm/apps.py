@@ -10,4 +10,4 @@ class MdmConfig(AppConfig):
     verbose_name = "Golden records"
 
     def ready(self) -> None:
-        from mdm import db, signals  # noqa: F401  (connect the history and connection signal handlers)
+        from mdm import checks, db, signals  # noqa: F401  (register the checks, connect the signal handlers)
