@@ -13,13 +13,15 @@ WORKDIR /app
 # Dependencies first, pinned in pyproject.toml, so a code change does not reinstall them. The package
 # itself is not installed: the code runs from /app (PYTHONPATH), where settings find templates/.
 COPY pyproject.toml README.md ./
-RUN mkdir -p mdm matching governance \
-    && touch mdm/__init__.py matching/__init__.py governance/__init__.py \
+RUN mkdir -p config mdm matching governance \
+    && touch config/__init__.py mdm/__init__.py matching/__init__.py governance/__init__.py \
     && pip install . \
     && pip uninstall -y mdm-hub \
-    && rm -rf mdm matching governance build ./*.egg-info
+    && rm -rf config mdm matching governance build ./*.egg-info
 
+# The simulators and the demo (simulators/, demo/) are not copied: production never loads them.
 COPY manage.py ./
+COPY config ./config
 COPY mdm ./mdm
 COPY matching ./matching
 COPY governance ./governance
@@ -31,4 +33,4 @@ RUN useradd --create-home --uid 10001 mdm \
 USER mdm
 
 EXPOSE 8000
-CMD ["gunicorn", "mdm.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]

@@ -26,7 +26,7 @@ def fresh_database(name: str) -> str:
 def setup_django(database_url: str) -> None:
     """Configure Django in this process against the benchmark database."""
     os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ.setdefault("DJANGO_DEBUG", "0")  # as in production: no per-query debug bookkeeping
     sys.path.insert(0, str(ROOT))

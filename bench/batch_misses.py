@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=2, help="records shown per reason (default 2)")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = database_url(args.database)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()

@@ -69,7 +69,7 @@ def prepare_database(url: str | None, *, reset: bool, default_url: str = DEFAULT
 def setup_django(url: str) -> None:
     """Configure Django in this process against `url` (quiet, DEBUG off so queries are not kept) and migrate."""
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("DJANGO_DEBUG", "0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     import django

@@ -12,7 +12,7 @@ record store is shared with the publisher):
    1.02 x ceil(N/200);
 2. republishing with nothing changed: every delivered record requeued (`deliveries_requeue`) and the relay run
    again: 0 calls expected;
-3. one golden-record change at idle, 50 times (`--changes`): a real Celery worker (`celery -A mdm worker
+3. one golden-record change at idle, 50 times (`--changes`): a real Celery worker (`celery -A config worker
    --concurrency 1`) on real Redis (db 13), the on-commit nudge on. Each change is one `ingest` transaction; the
    clock starts in an on-commit callback registered before the hub's own (so at commit, before the nudge is sent)
    and stops when the simulator holds the new Name (polled every 5 ms over a side door of the bench's simulator
@@ -79,9 +79,9 @@ BULK_BATCH_MAX = 20_000  # the Target.batch_size cap (a batch's IDs travel as qu
 
 def serve_simulator(tls_dir: str) -> None:
     """Run the Salesforce simulator until killed; print its URL first. A side door serves the bench's look-ups."""
-    from mdm.publishing.simulators.base import Request, Response
-    from mdm.publishing.simulators.salesforce import SalesforceSimulator
-    from mdm.publishing.simulators.tls import local_tls
+    from simulators.base import Request, Response
+    from simulators.salesforce import SalesforceSimulator
+    from simulators.tls import local_tls
 
     class BenchSimulator(SalesforceSimulator):
         """The simulator plus /__bench__/: one Account by golden ID, and the calls it answered by kind."""
@@ -338,7 +338,7 @@ def make_target(simulator: Simulator, *, batch_size: int, options: dict[str, Any
 
 
 def start_worker(url: str, log: Path, include: bool = False) -> subprocess.Popen[bytes]:
-    """`celery -A mdm worker --concurrency 1` on Redis db 13 (emptied first); returns once it says it is ready.
+    """`celery -A config worker --concurrency 1` on Redis db 13 (emptied first); returns once it says it is ready.
 
     With `include`, `-I mdm.publishing.tasks` is added: the app's autodiscovery looks for `<app>.tasks` of the
     installed apps only, and `mdm.publishing` is not one, so a plain worker discards the nudge's relay task.
@@ -354,7 +354,7 @@ def start_worker(url: str, log: Path, include: bool = False) -> subprocess.Popen
         "DJANGO_DEBUG": "0",
     }
     celery = Path(sys.executable).parent / "celery"
-    command = [str(celery), "-A", "mdm", "worker", "--concurrency", "1", "--loglevel", "INFO"]
+    command = [str(celery), "-A", "config", "worker", "--concurrency", "1", "--loglevel", "INFO"]
     command += ["-n", f"bench-publish-{os.getpid()}@%h", "--without-gossip", "--without-mingle"]
     if include:
         command += ["-I", "mdm.publishing.tasks"]
@@ -405,7 +405,7 @@ def latency_phase(url: str, simulator: Simulator, changes: int, seed: int) -> di
     included = False
     if not worker_registers_relay(log):
         print(
-            "warning: `celery -A mdm worker` does not register mdm.publishing.tasks (autodiscovery finds only "
+            "warning: `celery -A config worker` does not register mdm.publishing.tasks (autodiscovery finds only "
             "<installed app>.tasks); restarting it with -I mdm.publishing.tasks",
             file=sys.stderr,
         )
@@ -587,9 +587,7 @@ def main() -> None:
                 f"p50 {statistics.median(stamped) * 1000:.0f} ms, p95 {percentile(stamped, 0.95) * 1000:.0f} ms"
             )
             if latency["included"]:
-                print(
-                    "  (the worker ran with -I mdm.publishing.tasks: a plain `celery -A mdm worker` drops the nudges)"
-                )
+                print("  (the worker ran with -I mdm.publishing.tasks: a plain `celery -A config worker` drops nudges)")
         for run in range(0 if args.skip_bulk else args.repeat):
             copy_database(loaded, database)
             simulator.reset()

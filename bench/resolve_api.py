@@ -144,7 +144,7 @@ def main() -> None:
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
-            "mdm.wsgi",
+            "config.wsgi",
             "-b",
             f"127.0.0.1:{PORT}",
             "-w",

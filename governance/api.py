@@ -22,8 +22,8 @@ from governance.audit import masked_diff
 from governance.models import ChangeKind, ChangeRequest
 from governance.selectors import candidate_queue, change_requests
 from matching.models import MatchCandidate
+from mdm.api.base import HubAPIView
 from mdm.api.permissions import acting_person
-from mdm.api.views import HubAPIView
 from mdm.masking import UNMASKED_PERMISSION, masked_explanation
 from mdm.models import EntityType, GoldenMerge
 from mdm.models.rules import Fallback

@@ -8,3 +8,6 @@ class MatchingConfig(AppConfig):
 
     name = "matching"
     verbose_name = "Matching"
+
+    def ready(self) -> None:
+        from matching import merges  # noqa: F401  (connects what follows a store merge for matching's tables)

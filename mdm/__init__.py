@@ -1,5 +1,2 @@
-"""The MDM hub's project package and golden-record store."""
-
-from mdm.celery import app as celery_app
-
-__all__ = ["celery_app"]
+"""The golden-record store: golden records, source records, cross-references, hierarchies, rules and survivorship,
+with the write path (ingest.py), the REST API (api/) and publishing (publishing/) on top of it."""

@@ -24,7 +24,7 @@ from mdm.models import (
     Product,
     SourceRecord,
 )
-from mdm.publishing.nudge import relay_nudge_on_commit
+from mdm.signals import outbox_written
 from mdm.survivorship import RuleSpec, SourceView, survive
 
 ENTITY_MODELS: dict[str, type[Customer] | type[Product]] = {"customer": Customer, "product": Product}
@@ -151,7 +151,7 @@ def _write_outbox(goldens: dict[int, GoldenRecord], changed: dict[int, list[str]
     ]
     OutboxEvent.objects.bulk_create(events, batch_size=1000)
     if events:
-        relay_nudge_on_commit()
+        outbox_written.send(sender=OutboxEvent)
 
 
 def golden_values_preview(entity_type: str, golden_pks: Iterable[int]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -22,9 +22,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mdm.context import acting, current_correlation_id
-from mdm.db import reassign
 from mdm.golden import golden_record_touch, golden_records_recompute, golden_records_touch
-from mdm.history import bulk_create_tracked, bulk_update_tracked, move_tracked
+from mdm.history import bulk_update_tracked, move_tracked
 from mdm.models import (
     CrossReference,
     GoldenMerge,
@@ -35,7 +34,7 @@ from mdm.models import (
     OutboxEventType,
     SourceRecord,
 )
-from mdm.publishing.nudge import relay_nudge_on_commit
+from mdm.signals import golden_records_merged, merge_undone, outbox_written
 
 
 class MergeError(Exception):
@@ -106,8 +105,6 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
     """Apply these merges, in order, in the caller's transaction (or one of its own); refused requests are
     returned with the reason and change nothing. A record retired by an earlier request cannot be merged
     into, and a record that received others cannot itself be merged away in the same call."""
-    from matching.models import BlockingKey, MatchProfile  # derived data that follows the source records
-
     outcome = MergeOutcome()
     if not requests:
         return outcome
@@ -145,10 +142,8 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
 
         moved_sources = move_tracked(SourceRecord, "golden", into)
         moved_xrefs = move_tracked(CrossReference, "golden", into)
-        reassign(BlockingKey, "golden", into)
-        reassign(MatchProfile, "golden", into)
-
-        _carry_candidates(into, actor)
+        # Matching's derived data (match profiles, blocking keys, review candidates) follows, in this transaction.
+        golden_records_merged.send(sender=GoldenRecord, into=into, actor=actor)
 
         retiring = [locked[pk] for pk in merged_pks]
         now = timezone.now()
@@ -170,7 +165,7 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
             ],
             batch_size=1000,
         )
-        relay_nudge_on_commit()
+        outbox_written.send(sender=OutboxEvent)
         survivors = sorted({request.survivor_pk for request in accepted})
         entity_type = locked[survivors[0]].entity_type
         changed = set(golden_records_recompute(entity_type=entity_type, golden_pks=survivors))
@@ -195,53 +190,6 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: Abstra
             batch_size=1000,
         )
     return outcome
-
-
-def _carry_candidates(into: dict[int, int], actor: AbstractBaseUser) -> None:
-    """Review pairs follow a merge: an open pair the merge settles is closed as merged, an open pair with a third
-    record is superseded (the batch run proposes the survivor instead), and a pair a steward rejected holds for
-    the survivor too (if the merged record is not that record, neither is the cluster that now contains it)."""
-    from matching.models import CandidateStatus, MatchCandidate
-
-    rows = MatchCandidate.objects.filter(
-        Q(golden_id__in=list(into)) | Q(candidate_id__in=list(into)),
-        status__in=[CandidateStatus.OPEN, CandidateStatus.REJECTED],
-    )
-    now = timezone.now()
-    closed: list[MatchCandidate] = []
-    carried: dict[frozenset[int], MatchCandidate] = {}
-    for row in rows:
-        left, right = into.get(row.golden_id, row.golden_id), into.get(row.candidate_id, row.candidate_id)
-        if row.status == CandidateStatus.OPEN:
-            row.status = CandidateStatus.MERGED if left == right else CandidateStatus.SUPERSEDED
-            row.decided_at, row.decided_by = now, actor
-            closed.append(row)
-        elif left != right:
-            carried.setdefault(
-                frozenset((left, right)),
-                MatchCandidate(
-                    golden_id=left,
-                    candidate_id=right,
-                    source_record_id=row.source_record_id,
-                    entity_type=row.entity_type,
-                    probability=row.probability,
-                    match_weight=row.match_weight,
-                    model_version=row.model_version,
-                    explanation=row.explanation,
-                    status=CandidateStatus.REJECTED,
-                    decided_at=row.decided_at,
-                    decided_by_id=row.decided_by_id,
-                ),
-            )
-    bulk_update_tracked(closed, MatchCandidate, ["status", "decided_at", "decided_by"])
-    existing = set(
-        MatchCandidate.objects.filter(
-            golden_id__in={pk for pair in carried for pk in pair}, status=CandidateStatus.REJECTED
-        ).values_list("golden_id", "candidate_id")
-    )
-    bulk_create_tracked(
-        [row for pair, row in carried.items() if (row.golden_id, row.candidate_id) not in existing], MatchCandidate
-    )
 
 
 def _edges_moved(
@@ -318,7 +266,7 @@ def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: st
             row.golden_id = merged.pk
         bulk_update_tracked(sources, SourceRecord, ["golden"])
         bulk_update_tracked(xrefs, CrossReference, ["golden"])
-        _derived_follow([record.pk for record in sources], merged.pk)
+        merge_undone.send(sender=GoldenRecord, source_pks=[record.pk for record in sources], golden_pk=merged.pk)
         edges = HierarchyEdge.objects.select_for_update(of=("self",)).select_related("hierarchy")
         moved = edges.in_bulk([move["edge"] for move in merge.moved_edges])
         for move in merge.moved_edges:
@@ -336,18 +284,10 @@ def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: st
             changed_fields=["status", "merged_into"],
             correlation_id=current_correlation_id(),
         )
-        relay_nudge_on_commit()
+        outbox_written.send(sender=OutboxEvent)
         changed = set(golden_records_recompute(entity_type=survivor.entity_type, golden_pks=[survivor.pk, merged.pk]))
         golden_records_touch([golden for golden in (survivor,) if golden.pk not in changed], ["sources"])
         merge.undone_at, merge.undone_by, merge.undo_reason = timezone.now(), actor, reason[:255]
         merge.save(update_fields=["undone_at", "undone_by", "undo_reason"])
         merged.refresh_from_db()
         return merged
-
-
-def _derived_follow(source_pks: list[int], golden_pk: int) -> None:
-    """Match profiles and blocking keys follow their source records to another golden record."""
-    from matching.models import BlockingKey, MatchProfile
-
-    BlockingKey.objects.filter(source_record_id__in=source_pks).update(golden_id=golden_pk)
-    MatchProfile.objects.filter(source_record_id__in=source_pks).update(golden_id=golden_pk)

@@ -3,7 +3,6 @@
 from celery import shared_task
 
 from mdm.maintenance import analyze_stale_tables
-from mdm.publishing import tasks as publishing_tasks  # noqa: F401 (registers the publishing tasks with Celery)
 from mdm.services import golden_records_recompute_all, system_actor
 
 

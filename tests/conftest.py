@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from mdm.celery import app as celery_app
+from config.celery import app as celery_app
 from mdm.models import ApiKey, System
 from mdm.services import api_key_create
 

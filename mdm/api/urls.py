@@ -3,8 +3,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from matching.api import MatchView
 from mdm.api import views
+from mdm.api.matching import MatchView
 from mdm.publishing import api as publishing
 
 router = SimpleRouter(trailing_slash=True)

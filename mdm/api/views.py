@@ -17,11 +17,11 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from matching.selectors import decisions_of, open_candidates_of
-from matching.serializers import GoldenMatchesSerializer, MatchDecisionSerializer, OpenCandidateSerializer
 from mdm.api import serializers as s
+from mdm.api.base import HubAPIView
+from mdm.api.matching_serializers import GoldenMatchesSerializer, MatchDecisionSerializer, OpenCandidateSerializer
 from mdm.api.permissions import ReadScope, WriteScope, sees_unmasked
 from mdm.filters import CustomerFilterSet, ProductFilterSet
 from mdm.golden_ids import normalise_golden_id, parse_golden_id
@@ -30,25 +30,6 @@ from mdm.ingest import IngestError, ingest
 from mdm.masking import masked_explanation
 from mdm.models import ApiKey, GoldenRecord, GoldenStatus, HierarchyType, System
 from mdm.selectors import SourceKey, entity_as_of, entity_history, golden_customers, golden_products, resolve_keys
-
-
-def reject_nul_query_params(request: Request) -> None:
-    """A NUL byte in a query parameter is bad input, not a database error."""
-    bad = sorted(
-        name for name, value in request.query_params.lists() if any("\x00" in item for item in value) or "\x00" in name
-    )
-    if bad:
-        raise exceptions.ValidationError(
-            {name.replace("\x00", "\\0"): ["must not contain NUL characters"] for name in bad}
-        )
-
-
-class HubAPIView(APIView):
-    """Base of every view: checks query parameters before anything touches the database."""
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
-        reject_nul_query_params(request)
 
 
 class GoldenCursorPagination(CursorPagination):

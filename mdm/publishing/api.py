@@ -10,8 +10,8 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mdm.api.base import HubAPIView
 from mdm.api.permissions import ReadScope, acting_person
-from mdm.api.views import HubAPIView
 from mdm.models import Delivery, DeliveryState, GoldenRecord, Target
 from mdm.publishing.selectors import backlog, publish_status
 from mdm.publishing.services import PublishingError, deliveries_replay

@@ -9,8 +9,16 @@ import os
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.dispatch import receiver
+
+from mdm.signals import outbox_written
 
 logger = logging.getLogger(__name__)
+
+
+@receiver(outbox_written)
+def _on_outbox_written(sender: object, **kwargs: object) -> None:
+    relay_nudge_on_commit()
 
 
 def relay_nudge_on_commit() -> None:
@@ -24,8 +32,9 @@ def relay_nudge_on_commit() -> None:
 
 
 def _send() -> None:
-    from mdm.celery import app
     from mdm.publishing.tasks import relay
+
+    app = relay.app  # the project's Celery app (config/celery.py), which the task is bound to
 
     folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in")
     if folder and not app.conf.task_always_eager and not os.path.isdir(str(folder)):

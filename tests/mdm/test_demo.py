@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 from rest_framework.test import APIClient
 
-from mdm.demo import COUNTRIES, demo_data_build, demo_data_load, tax_id_is_valid
+from demo.data import COUNTRIES, demo_data_build, demo_data_load, tax_id_is_valid
 from mdm.models import Customer, GoldenRecord, HierarchyEdge, OutboxEvent, SourceRecord
 from mdm.standardisation import gtin_is_valid, validate_tax_id
 

@@ -81,7 +81,7 @@ def test_a_bad_value_names_the_variable() -> None:
 def test_every_scheduled_task_exists() -> None:
     from django.conf import settings as django_settings
 
-    from mdm.celery import app
+    from config.celery import app
 
     app.loader.import_default_modules()
     for name, entry in django_settings.CELERY_BEAT_SCHEDULE.items():

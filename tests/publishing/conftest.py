@@ -10,7 +10,7 @@ import pytest
 
 from mdm.models import System, Target
 from mdm.publishing.services import field_mapping_publish
-from mdm.publishing.simulators.base import Request, Response, SimulatorServer
+from simulators.base import Request, Response, SimulatorServer
 
 SECRET = "webhook-secret"
 

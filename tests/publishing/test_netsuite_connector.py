@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from mdm.publishing.connectors import netsuite as netsuite_connector
 from mdm.publishing.connectors.base import FailureKind, OutboundRecord, TargetConfig, TargetUnavailable, TransientError
 from mdm.publishing.connectors.netsuite import NetSuiteConnector
-from mdm.publishing.simulators.netsuite import NetSuiteFaults, NetSuiteSimulator
-from mdm.publishing.simulators.tls import LocalTLS, local_tls
+from simulators.netsuite import NetSuiteFaults, NetSuiteSimulator
+from simulators.tls import LocalTLS, local_tls
 
 TOKEN = "/services/rest/auth/oauth2/v1/token"
 

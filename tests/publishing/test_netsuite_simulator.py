@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from requests_oauthlib import OAuth1
 
-from mdm.publishing.simulators.netsuite import NetSuiteFaults, NetSuiteSimulator
-from mdm.publishing.simulators.tls import LocalTLS, local_tls
+from simulators.netsuite import NetSuiteFaults, NetSuiteSimulator
+from simulators.tls import LocalTLS, local_tls
 
 RECORDS = "/services/rest/record/v1"
 SUITEQL = "/services/rest/query/v1/suiteql"

@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from mdm.celery import app as celery_app
+from config.celery import app as celery_app
 from mdm.ingest import ingest
 from mdm.models import (
     OPEN_STATES,
@@ -34,9 +34,9 @@ from mdm.models import (
 from mdm.publishing import relay
 from mdm.publishing.defaults import SIMULATOR_CREDENTIALS
 from mdm.publishing.services import simulator_target_create
-from mdm.publishing.simulators.salesforce import SalesforceFaults, SalesforceSimulator
-from mdm.publishing.simulators.tls import LocalTLS, local_tls
 from mdm.publishing.tasks import relay as relay_task
+from simulators.salesforce import SalesforceFaults, SalesforceSimulator
+from simulators.tls import LocalTLS, local_tls
 from tests.publishing.workers import CeleryWorker, RedisServer, database_url, tail, wait_until
 from tests.records import customer
 

@@ -24,9 +24,9 @@ from mdm.publishing import relay
 from mdm.publishing.defaults import MAPPINGS_BY_KIND, SIMULATOR_CREDENTIALS
 from mdm.publishing.pulls import target_pull
 from mdm.publishing.services import field_mapping_publish
-from mdm.publishing.simulators.netsuite import NetSuiteSimulator
-from mdm.publishing.simulators.salesforce import SalesforceSimulator
-from mdm.publishing.simulators.tls import LocalTLS, local_tls
+from simulators.netsuite import NetSuiteSimulator
+from simulators.salesforce import SalesforceSimulator
+from simulators.tls import LocalTLS, local_tls
 from tests.records import customer, product
 
 pytestmark = pytest.mark.django_db

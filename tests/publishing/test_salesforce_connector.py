@@ -20,8 +20,8 @@ from mdm.publishing.connectors.base import (
     TransientError,
 )
 from mdm.publishing.connectors.salesforce import SalesforceConnector, _levels, _parse_bulk_error
-from mdm.publishing.simulators.salesforce import SalesforceFaults, SalesforceSimulator
-from mdm.publishing.simulators.tls import LocalTLS, local_tls
+from simulators.salesforce import SalesforceFaults, SalesforceSimulator
+from simulators.tls import LocalTLS, local_tls
 
 SECRET = "mdm-hub-secret"
 

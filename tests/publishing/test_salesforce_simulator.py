@@ -28,8 +28,8 @@ from simple_salesforce.exceptions import (
 from simple_salesforce.login import token_login
 from simple_salesforce.util import Usage
 
-from mdm.publishing.simulators.salesforce import SalesforceFaults, SalesforceSimulator
-from mdm.publishing.simulators.tls import LocalTLS, local_tls
+from simulators.salesforce import SalesforceFaults, SalesforceSimulator
+from simulators.tls import LocalTLS, local_tls
 
 GOLDEN = "MDM_Golden_ID__c"
 CLIENT = {"Sforce-Call-Options": "client=mdm-hub"}

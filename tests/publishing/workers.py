@@ -109,7 +109,7 @@ class RedisServer:
 
 
 class CeleryWorker:
-    """`celery -A mdm worker` as a subprocess in its own process group, logging to a file."""
+    """`celery -A config worker` as a subprocess in its own process group, logging to a file."""
 
     def __init__(self, *, name: str, env: Mapping[str, str], log_path: Path):
         self.name = name
@@ -128,7 +128,7 @@ class CeleryWorker:
         command = [
             *program,
             "-A",
-            "mdm",
+            "config",
             "worker",
             "-l",
             "info",

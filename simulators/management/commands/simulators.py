@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from mdm.publishing.defaults import SIMULATOR_CREDENTIALS, SIMULATOR_PORTS
-from mdm.publishing.simulators.tls import local_tls
+from simulators.tls import local_tls
 
 
 class Command(BaseCommand):
@@ -26,8 +26,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from mdm.publishing.simulators.netsuite import NetSuiteSimulator
-        from mdm.publishing.simulators.salesforce import SalesforceSimulator
+        from simulators.netsuite import NetSuiteSimulator
+        from simulators.salesforce import SalesforceSimulator
 
         tls = local_tls(Path(options["tls_dir"]))
         sf_creds, ns_creds = SIMULATOR_CREDENTIALS["salesforce"], SIMULATOR_CREDENTIALS["netsuite"]

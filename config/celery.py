@@ -6,7 +6,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mdm.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("mdm")
 app.config_from_object("django.conf:settings", namespace="CELERY")

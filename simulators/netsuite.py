@@ -31,9 +31,9 @@ from oauthlib.common import safe_string_equals
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
 
-from mdm.publishing.simulators import suiteql
-from mdm.publishing.simulators.base import FaultDice, Request, Response, SimulatorServer, fault_changes
-from mdm.publishing.simulators.tls import LocalTLS
+from simulators import suiteql
+from simulators.base import FaultDice, Request, Response, SimulatorServer, fault_changes
+from simulators.tls import LocalTLS
 
 REST = "/services/rest"
 TOKEN_PATH = f"{REST}/auth/oauth2/v1/token"

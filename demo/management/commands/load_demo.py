@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mdm.demo import (
+from demo.data import (
     DEFAULT_CUSTOMERS,
     DEFAULT_PRODUCTS,
     DEFAULT_SEED,

@@ -46,9 +46,13 @@ INSTALLED_APPS = [
     "simple_history",
     "django_celery_beat",
     "mdm",
+    "mdm.publishing",
     "matching",
     "governance",
 ]
+if not PRODUCTION:
+    # Test fakes and demo data: development, tests and bin/demo only (their code is not in the production image).
+    INSTALLED_APPS += ["simulators", "demo"]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -66,8 +70,8 @@ if PRODUCTION:
     # Static files straight from the web process; in development Django's runserver serves them.
     MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
-ROOT_URLCONF = "mdm.urls"
-WSGI_APPLICATION = "mdm.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {

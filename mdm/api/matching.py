@@ -7,9 +7,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from matching.engine import match_on_entry
-from matching.serializers import MatchRequestSerializer, MatchResultSerializer
+from mdm.api.base import HubAPIView
+from mdm.api.matching_serializers import MatchRequestSerializer, MatchResultSerializer
 from mdm.api.permissions import ReadScope, sees_unmasked
-from mdm.api.views import HubAPIView
 from mdm.canonical import standardise
 from mdm.contracts import FieldError, validate_record
 from mdm.masking import masked_explanation

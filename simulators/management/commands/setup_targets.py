@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from mdm.models import FieldMapping, Target
 from mdm.publishing.defaults import MAPPINGS_BY_KIND, SIMULATOR_PORTS, SIMULATOR_TARGETS
 from mdm.publishing.services import field_mapping_publish, simulator_target_create
-from mdm.publishing.simulators.tls import local_tls
+from simulators.tls import local_tls
 
 
 class Command(BaseCommand):
