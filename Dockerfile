@@ -10,14 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, pinned in pyproject.toml, so a code change does not reinstall them. The package
-# itself is not installed: the code runs from /app (PYTHONPATH), where settings find templates/.
-COPY pyproject.toml README.md ./
-RUN mkdir -p config mdm matching governance \
-    && touch config/__init__.py mdm/__init__.py matching/__init__.py governance/__init__.py \
-    && pip install . \
-    && pip uninstall -y mdm-hub \
-    && rm -rf config mdm matching governance build ./*.egg-info
+# Dependencies first, from the hashed lock file (every version and file CI ran), so a code change does not
+# reinstall them. The package itself is not installed: the code runs from /app (PYTHONPATH), where settings find
+# templates/.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 # The simulators and the demo (simulators/, demo/) are not copied: production never loads them.
 COPY manage.py ./

@@ -16,15 +16,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from rapidfuzz.process import cpdist
 
-from matching.features import Features, national_number
-from matching.profiles import LIST_FIELDS, Column, ProfileTable
+from matching.features import LIST_FIELDS, Features, national_number
+
+if TYPE_CHECKING:  # the batch run's columns (pandas): web processes, which score pair by pair, never load them
+    from matching.profiles import Column, ProfileTable
 
 MISSING = -1
 
@@ -79,7 +81,7 @@ CPDIST_THREADED = 20_000
 class Pairs:
     """Pairs of rows of a ProfileTable (left[i] with right[i]), gathered attribute by attribute as arrays."""
 
-    def __init__(self, table: ProfileTable, left: np.ndarray, right: np.ndarray) -> None:
+    def __init__(self, table: "ProfileTable", left: np.ndarray, right: np.ndarray) -> None:
         self.table = table
         self.left = np.asarray(left, dtype=np.int64)
         self.right = np.asarray(right, dtype=np.int64)
@@ -88,7 +90,7 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.left)
 
-    def column(self, key: str) -> Column:
+    def column(self, key: str) -> "Column":
         return self.table.column(key)
 
     def codes(self, key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -420,7 +422,7 @@ def _parsed_date(value: str) -> tuple[int, int, int]:
     return (parsed.year, parsed.month, parsed.day)
 
 
-def _dates_close_many(column: Column, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def _dates_close_many(column: "Column", left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """`_dates_close` over arrays of codes (each distinct date parsed once)."""
     parsed = column.derived("date", _parsed_date, dtype=np.int32)
     if not len(parsed):

@@ -255,6 +255,9 @@ def _product(values: dict[str, Any]) -> Features:
 
 
 # The attributes of each kind's match form (besides "kind"), in the order the forms above list them.
+# Attributes that hold lists (a record may have several phones, names, tax IDs); the others hold one string.
+LIST_FIELDS = frozenset({"names", "forms", "tax", "taxnum", "phones", "phonenums", "domains", "emails"})
+
 FIELDS: dict[str, tuple[str, ...]] = {
     "organisation": (
         "names",

@@ -20,11 +20,9 @@ import numpy as np
 import pandas as pd
 from django.db import connection
 
-from matching.features import FIELDS, Features
+from matching.features import FIELDS, LIST_FIELDS, Features
 from mdm.models import GoldenStatus
 
-# Attributes that hold lists (a record may have several phones, names, tax IDs); the others hold one string.
-LIST_FIELDS = frozenset({"names", "forms", "tax", "taxnum", "phones", "phonenums", "domains", "emails"})
 KINDS = ("organisation", "person", "product")
 # Joins a record's blocking keys in the text the database sends. Keys are built from folded, whitespace-
 # collapsed values and this is whitespace to str.split(); a key holding it would read as two keys of its record.

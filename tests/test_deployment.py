@@ -150,3 +150,25 @@ def test_each_compose_service_runs_its_command_and_passes_its_health_check(tmp_p
             log.close()
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+def _pins(text: str) -> dict[str, str]:
+    return {
+        name.lower().replace("_", "-"): version
+        for name, version in re.findall(r'^\s*"?([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^";\s]+)', text, re.MULTILINE)
+    }
+
+
+def test_the_lock_files_hold_every_pinned_dependency_at_its_pinned_version_with_hashes() -> None:
+    """bin/setup installs requirements-dev.lock and the image requirements.lock, both with --require-hashes: they
+    must hold what pyproject.toml pins (regenerate them with the pip-compile command at their top)."""
+    project = (ROOT / "pyproject.toml").read_text()
+    runtime = _pins(project[project.index("dependencies = [") : project.index("[project.optional-dependencies]")])
+    extras = project[project.index("[project.optional-dependencies]") : project.index("[build-system]")]
+    dev_and_browser = _pins(extras[: extras.index("bench = [")])
+    for lock, wanted in (("requirements.lock", runtime), ("requirements-dev.lock", {**runtime, **dev_and_browser})):
+        text = (ROOT / lock).read_text()
+        locked = _pins(text)
+        assert {name: locked.get(name) for name in wanted} == wanted, lock
+        assert text.count("--hash=sha256:") >= len(locked), f"{lock}: every requirement carries its hashes"
+    assert "trustme" not in _pins((ROOT / "requirements.lock").read_text()), "the simulators' CA is not in production"
