@@ -96,7 +96,10 @@ if PRODUCTION and not DATABASE_URL:
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+        # A health check is one more round trip ("SELECT 1") at the start of every request: a quarter of a golden-ID
+        # lookup's time (bench/resolve_api.py). Off by default: after a database restart each process's first request
+        # fails once and the next reconnects. Turn it on where the database restarts often.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("DB_CONN_HEALTH_CHECKS", False)
         # Server-side parameter binding: bulk inserts (UNNEST arrays) are sent as parameters instead of
         # being quoted into the SQL text client-side, which dominated ingest time (see bench/README.md).
         DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
@@ -201,7 +204,7 @@ SPECTACULAR_SETTINGS = {
 # --- Cache (throttling counters are shared by all web processes in production) ---------------------
 REDIS_CACHE_URL = env_str("REDIS_CACHE_URL", "")
 if REDIS_CACHE_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_CACHE_URL}}
+    CACHES = {"default": {"BACKEND": "mdm.cache.RedisCache", "LOCATION": REDIS_CACHE_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -245,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
 # --- The hub ---------------------------------------------------------------------------------------------
 MDM_INGEST_MAX_BATCH = env_int("MDM_INGEST_MAX_BATCH", 1000, minimum=1, maximum=10_000)
 MDM_RESOLVE_MAX_BATCH = env_int("MDM_RESOLVE_MAX_BATCH", 1000, minimum=1, maximum=10_000)
+# Seconds a web process keeps an API key it has read (0: read it on every request). A revoked key stops working in
+# the process that revoked it at once, in the others within this time. Production keeps keys 5 s: the read was a
+# fifth of a golden-ID lookup (bench/resolve_api.py).
+MDM_API_KEY_CACHE_SECONDS = env_int("MDM_API_KEY_CACHE_SECONDS", 5 if PRODUCTION else 0, minimum=0, maximum=300)
 # Days a review candidate or change request may wait before the steward dashboard counts it late.
 MDM_STEWARD_SLA_DAYS = env_int("MDM_STEWARD_SLA_DAYS", 3, minimum=1, maximum=365)
 # Rule changes touching more golden records than this are recomputed in a Celery task.

@@ -18,6 +18,9 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 urlpatterns = [
+    # The REST API first: integrating systems' lookups are most of the traffic, and URLs are tried in order.
+    path("api/v1/steward/", include(("governance.urls", "steward"), namespace="steward")),
+    path("api/v1/", include(("mdm.api.urls", "api"), namespace="v1")),
     path("admin/steward/", admin.site.admin_view(steward.queue), name="steward-queue"),
     path("admin/steward/dashboard/", admin.site.admin_view(steward.dashboard), name="steward-dashboard"),
     path("admin/steward/candidates/<int:pk>/", admin.site.admin_view(steward.candidate), name="steward-candidate"),
@@ -37,8 +40,6 @@ urlpatterns = [
     ),
     path("admin/steward/rules/", admin.site.admin_view(steward.rules), name="steward-rules"),
     path("admin/", admin.site.urls),
-    path("api/v1/steward/", include(("governance.urls", "steward"), namespace="steward")),
-    path("api/v1/", include(("mdm.api.urls", "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("health/", health, name="health"),

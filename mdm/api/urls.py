@@ -21,9 +21,10 @@ hierarchy_relations = [
 ]
 
 urlpatterns = [
-    *router.urls,
+    # Golden-ID resolution first: the call integrating systems make most.
     path("resolve/", views.ResolveView.as_view(), name="resolve"),
     path("resolve/batch/", views.ResolveBatchView.as_view(), name="resolve-batch"),
+    *router.urls,
     path("ingest/", views.IngestOneView.as_view(), name="ingest"),
     path("ingest/batch/", views.IngestBatchView.as_view(), name="ingest-batch"),
     path("hierarchies/", views.HierarchyTypeListView.as_view(), name="hierarchy-list"),

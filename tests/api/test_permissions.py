@@ -167,3 +167,63 @@ def test_a_malformed_rate_is_refused() -> None:
     with pytest.raises(ValidationError) as error:
         api_key_create(name="odd", created_by=None, rate="lots")
     assert "rate" in error.value.message_dict
+
+
+def test_the_throttle_keeps_one_number_per_key_whatever_its_rate(client_for: Any) -> None:
+    """A key at 100,000/min: DRF's throttle kept every request's timestamp in the cache, read and written whole on each
+    request (the dearest part of a golden-ID lookup at high rates); the hub keeps one number per key."""
+    from django.core.cache import cache
+
+    record, fast = api_key_create(name="fast", created_by=None, rate="100000/min")
+    client = client_for(fast)
+    assert all(client.get("/api/v1/systems/").status_code == 200 for _ in range(30))
+    assert isinstance(cache.get(f"throttle:gcra:api_key:{record.prefix}"), float)
+
+
+@pytest.mark.redis
+def test_on_redis_the_throttle_is_one_atomic_step_so_racing_requests_never_exceed_the_rate(settings: Any) -> None:
+    """Twenty threads spend one key's allowance of five at once: exactly five get through (a read and a write in
+    two calls would let racing requests through on the same reading)."""
+    import os
+    import threading
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.core.cache import caches
+
+    parts = urlsplit(os.environ["CELERY_BROKER_URL"])
+    location = urlunsplit((parts.scheme, parts.netloc, "/12", "", ""))
+    settings.CACHES = {"default": {"BACKEND": "mdm.cache.RedisCache", "LOCATION": location}}
+    cache = caches["default"]
+    cache.clear()
+    answers: list[float | None] = []
+    lock = threading.Lock()
+
+    def spend() -> None:
+        wait = cache.throttle("throttle:test", now=1000.0, interval=12.0, tolerance=48.0, period=60)
+        with lock:
+            answers.append(wait)
+
+    threads = [threading.Thread(target=spend) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers.count(None) == 5
+    assert min(wait for wait in answers if wait is not None) == pytest.approx(12.0)
+
+
+def test_a_kept_key_saves_its_read_and_a_revoked_one_stops_at_once(client_for: Any, settings: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    settings.MDM_API_KEY_CACHE_SECONDS = 5
+    record, secret = api_key_create(name="kept", created_by=None, rate="1000/min")
+    client = client_for(secret)
+    assert client.get("/api/v1/systems/").status_code == 200
+    with CaptureQueriesContext(connection) as kept:
+        assert client.get("/api/v1/systems/").status_code == 200
+    assert not any("mdm_apikey" in query["sql"] for query in kept.captured_queries), "the key was read again"
+    record.revoked_at = timezone.now()
+    record.save(update_fields=["revoked_at"])  # as the admin's revoke action does
+    assert client.get("/api/v1/systems/").status_code == 401
