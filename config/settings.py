@@ -108,7 +108,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": _sqlite_path,
+            "NAME": str(_sqlite_path),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so the web process and the worker queue up
                 # for it instead of failing with "database is locked" on a read-to-write upgrade.

@@ -27,7 +27,7 @@ from typing import Any
 import phonenumbers
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count
 from django.utils import timezone
 from stdnum import ean, luhn
@@ -834,6 +834,7 @@ def _products(rng: random.Random, count: int) -> dict[str, list[dict[str, Any]]]
         crm_id = erp_id = ""
         crm_next += rng.randint(1, 30)
         erp_next += rng.randint(1, 6)
+        price: float
         if service:
             title, unit, price = rng.choice(_SERVICES)
             name = f"{title}" if title not in names else f"{title} ({index})"
@@ -1008,7 +1009,7 @@ def demo_hub_figures() -> HubFigures:
 
 def demo_steward_ensure(
     *, username: str = DEFAULT_STEWARD, password: str | None = None, reset_password: bool = False
-) -> tuple[AbstractBaseUser, str | None]:
+) -> tuple[User, str | None]:
     """The demo data steward (superuser and staff); returns the password only when it was set now."""
     User = get_user_model()
     user = User.objects.filter(username=username).first()
@@ -1034,7 +1035,7 @@ class IssuedKey:
     secret: str | None
 
 
-def demo_api_keys_ensure(*, created_by: AbstractBaseUser | None, new_keys: bool = False) -> list[IssuedKey]:
+def demo_api_keys_ensure(*, created_by: User | None, new_keys: bool = False) -> list[IssuedKey]:
     """The demo's read, Salesforce and NetSuite keys: issued once; `new_keys` revokes them and issues new ones."""
     issued = []
     for name, system_code in DEMO_KEYS:

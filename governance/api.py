@@ -8,7 +8,7 @@ governance/services.py; refusals come back as 400/403/404/409 with the reason.
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -44,7 +44,7 @@ class IsSteward(BasePermission):
 class StewardView(HubAPIView):
     permission_classes = [IsSteward]
 
-    def actor(self) -> AbstractBaseUser:
+    def actor(self) -> User:
         actor = acting_person(self.request)
         assert actor is not None  # IsSteward checked it
         return actor
@@ -382,7 +382,8 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
 class EdgeProposalSerializer(serializers.Serializer):
     operation = serializers.ChoiceField(choices=["add", "end"], help_text="add a parent edge, or end one")
     hierarchy = serializers.CharField(max_length=40, help_text="hierarchy code, e.g. customer_legal")
-    parent = serializers.CharField(max_length=20, help_text="the parent's golden ID")
+    # A declared field: DRF's metaclass takes it out of the class, so it does not shadow Field.parent at run time.
+    parent = serializers.CharField(max_length=20, help_text="the parent's golden ID")  # type: ignore[assignment]
     child = serializers.CharField(max_length=20, help_text="the child's golden ID")
     valid_from = serializers.DateField(required=False, allow_null=True, help_text="add: first day in force (today)")
     valid_to = serializers.DateField(

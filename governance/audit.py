@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 from django.db.models import Model
 
@@ -116,7 +116,7 @@ def _entries(model: type[Model], rows: Any) -> Iterator[AuditEntry]:
         previous[key] = row
         yield AuditEntry(
             when=row.history_date,
-            what=model._meta.verbose_name,
+            what=str(model._meta.verbose_name),
             object_id=key,
             golden_id=_golden_of(row),
             change=KINDS.get(row.history_type, row.history_type),
@@ -141,7 +141,8 @@ def audit_trail(start: datetime.datetime, end: datetime.datetime) -> Iterator[Au
     """Every recorded change from `start` (inclusive) to `end` (exclusive), model by model, oldest first."""
     for model in AUDITED:
         rows = (
-            model.history.filter(history_date__gte=start, history_date__lt=end)
+            cast(Any, model)
+            .history.filter(history_date__gte=start, history_date__lt=end)
             .select_related("history_user")
             .order_by("history_date", "history_id")
         )
@@ -183,7 +184,7 @@ def csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
         yield writer.writerow(entry.row())
 
 
-def write_csv(entries: Iterable[AuditEntry], stream: IO[str]) -> int:
+def write_csv(entries: Iterable[AuditEntry], stream: IO[str] | TextIO | Any) -> int:
     """The trail as CSV into a file; returns the count of changes written."""
     count = -1  # the header is not a change
     for line in csv_lines(entries):

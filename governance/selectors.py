@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, F, FloatField, Min, Q, QuerySet, Value
 from django.db.models.functions import Floor, Least, TruncDate
 from django.utils import timezone
@@ -19,7 +19,7 @@ ORDERINGS = {"-probability": ("-probability", "created_at"), "created_at": ("cre
 
 def _probability(params: Mapping[str, str], name: str) -> float | None:
     raw = params.get(name)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return None
     try:
         value = float(raw)
@@ -30,7 +30,7 @@ def _probability(params: Mapping[str, str], name: str) -> float | None:
     return value
 
 
-def candidate_queue(params: Mapping[str, str], *, steward: AbstractBaseUser) -> QuerySet[MatchCandidate]:
+def candidate_queue(params: Mapping[str, str], *, steward: User) -> QuerySet[MatchCandidate]:
     """Review candidates by the queue's filters; raises ValueError("field: message") on a bad filter."""
     status = params.get("status") or CandidateStatus.OPEN
     if status not in CandidateStatus.values:
@@ -93,7 +93,7 @@ def _publishing_bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def dashboard_figures(*, days: int = 14, sla_days: int = 3, entity_type: str | None = None) -> dict[str, object]:
+def dashboard_figures(*, days: int = 14, sla_days: int = 3, entity_type: str | None = None) -> dict[str, Any]:
     """The steward dashboard's figures: open work by type and age against the SLA, the matcher's outcomes per
     day, the score histogram of recent decisions, the outbox backlog and publish exceptions per target; the
     steward work and the matcher's figures for one entity type when given."""

@@ -22,9 +22,10 @@ changed), and leaves a history row with the steward, the reason and the correlat
 
 import copy
 import datetime
+from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -80,12 +81,12 @@ class StewardError(Exception):
 DOMAIN_PERMISSIONS = {"customer": "governance.steward_customer", "product": "governance.steward_product"}
 
 
-def may_steward(actor: AbstractBaseUser, entity_type: str) -> bool:
+def may_steward(actor: User, entity_type: str) -> bool:
     """May this person act as a steward on records of this entity type?"""
     return bool(actor.is_active and actor.has_perm(DOMAIN_PERMISSIONS[entity_type]))
 
 
-def _require_domain(actor: AbstractBaseUser, entity_type: str) -> None:
+def _require_domain(actor: User, entity_type: str) -> None:
     if not may_steward(actor, entity_type):
         raise StewardError(f"you may not act on {entity_type} records (not a {entity_type} steward)", "forbidden")
 
@@ -118,9 +119,7 @@ def _open_candidate(candidate_pk: int) -> MatchCandidate:
     return candidate
 
 
-def _merge(
-    survivor: GoldenRecord, merged: GoldenRecord, actor: AbstractBaseUser, reason: str, **kwargs: Any
-) -> GoldenMerge:
+def _merge(survivor: GoldenRecord, merged: GoldenRecord, actor: User, reason: str, **kwargs: Any) -> GoldenMerge:
     try:
         return golden_records_merge(
             survivor=survivor, merged=merged, actor=actor, reason=reason, move_edges=True, **kwargs
@@ -129,7 +128,7 @@ def _merge(
         raise StewardError(str(exc), "conflict") from exc
 
 
-def candidate_merge(*, candidate_pk: int, actor: AbstractBaseUser, reason: str = "") -> Any:
+def candidate_merge(*, candidate_pk: int, actor: User, reason: str = "") -> Any:
     """The two golden records of a review candidate are one: merge the newer into the older. Returns the
     GoldenMerge, or a pending merge ChangeRequest when the approval policy wants a second person."""
     with transaction.atomic():
@@ -151,17 +150,17 @@ def candidate_merge(*, candidate_pk: int, actor: AbstractBaseUser, reason: str =
         return merge  # the merge closes the candidate as merged, decided by this steward (mdm.merges)
 
 
-def candidate_reject(*, candidate_pk: int, actor: AbstractBaseUser, reason: str = "") -> MatchCandidate:
+def candidate_reject(*, candidate_pk: int, actor: User, reason: str = "") -> MatchCandidate:
     """Not a match: the pair is remembered and never proposed or merged automatically again."""
     return _decide(candidate_pk, actor, CandidateStatus.REJECTED, reason.strip() or "not a match")
 
 
-def candidate_defer(*, candidate_pk: int, actor: AbstractBaseUser, reason: str = "") -> MatchCandidate:
+def candidate_defer(*, candidate_pk: int, actor: User, reason: str = "") -> MatchCandidate:
     """Not now: the candidate leaves the open queue (deferred candidates can still be merged or rejected)."""
     return _decide(candidate_pk, actor, CandidateStatus.DEFERRED, reason.strip() or "deferred")
 
 
-def _decide(candidate_pk: int, actor: AbstractBaseUser, status: str, reason: str) -> MatchCandidate:
+def _decide(candidate_pk: int, actor: User, status: str, reason: str) -> MatchCandidate:
     with acting(actor, reason), transaction.atomic():
         candidate = _open_candidate(candidate_pk)
         _require_domain(actor, candidate.entity_type)
@@ -182,7 +181,7 @@ def _decide(candidate_pk: int, actor: AbstractBaseUser, status: str, reason: str
 CANDIDATE_ACTIONS = {"merge": candidate_merge, "reject": candidate_reject, "defer": candidate_defer}
 
 
-def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, reason: str) -> Any:
+def goldens_merge(*, survivor_id: str, merged_id: str, actor: User, reason: str) -> Any:
     """A steward merges two golden records by golden ID (the survivor keeps its ID); or, when the approval
     policy wants a second person, asks for it with a pending merge ChangeRequest."""
     reason = _require_reason(reason)
@@ -205,7 +204,7 @@ def goldens_merge(*, survivor_id: str, merged_id: str, actor: AbstractBaseUser, 
     return _merge(survivor, merged, actor, reason)
 
 
-def merge_undo(*, merge_pk: int, actor: AbstractBaseUser, reason: str) -> GoldenRecord:
+def merge_undo(*, merge_pk: int, actor: User, reason: str) -> GoldenRecord:
     """Unmerge: restore the retired record exactly; the pair is labelled not a match for the matcher."""
     reason = _require_reason(reason)
     merge = GoldenMerge.objects.select_related("survivor", "merged").filter(pk=merge_pk).first()
@@ -240,7 +239,7 @@ def merge_undo(*, merge_pk: int, actor: AbstractBaseUser, reason: str) -> Golden
         return restored
 
 
-def candidate_assign(*, candidate_pk: int, steward: AbstractBaseUser | None, actor: AbstractBaseUser) -> MatchCandidate:
+def candidate_assign(*, candidate_pk: int, steward: User | None, actor: User) -> MatchCandidate:
     """Give an open candidate to a steward of its domain (None: back to the shared queue)."""
 
     with acting(actor, "assign review candidate"), transaction.atomic():
@@ -274,11 +273,12 @@ def _standardised_edit(entity_type: str, attributes: dict[str, Any]) -> dict[str
         raise StewardError(
             "the proposed values are invalid", fields={f"attributes.{error.field}": error.message for error in errors}
         )
-    result = standardise(entity_type, data)
-    # A source's doubtful value is kept with an issue; a steward's is refused, with the same message.
+    result = standardise(entity_type, data or {})
+    # A source's doubtful value is kept with an issue; a steward's is refused, with the same message. Errors are
+    # FieldErrors, issues dicts: both read as {"field", "message"}.
     problems = {
         f"attributes.{problem['field']}": problem["message"]
-        for problem in [*result.errors, *result.issues]
+        for problem in [*(error.as_dict() for error in result.errors), *result.issues]
         if problem["field"].split("[")[0].split(".")[0] in attributes
     }
     if problems:
@@ -313,7 +313,7 @@ def _impact(golden: GoldenRecord, fields: list[str], values: dict[str, Any] | No
     return {"fields": fields, "targets": targets}
 
 
-def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: AbstractBaseUser, reason: str) -> Any:
+def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: User, reason: str) -> Any:
     """Propose new values for golden attributes; applied at once when the policy needs no second person."""
 
     reason = _require_reason(reason)
@@ -345,7 +345,7 @@ def change_propose(*, golden_id: str, attributes: dict[str, Any], actor: Abstrac
     )
 
 
-def _file_change(actor: AbstractBaseUser, reason: str, needs_approval: bool, **fields: Any) -> ChangeRequest:
+def _file_change(actor: User, reason: str, needs_approval: bool, **fields: Any) -> ChangeRequest:
     """Record a proposed change; when the policy needs no second person, apply it at once, under the same locks
     and staleness check an approval takes (what was read to make the proposal must still hold)."""
     with acting(actor, reason), transaction.atomic():
@@ -370,7 +370,7 @@ def _merge_needs_approval(survivor: GoldenRecord, merged: GoldenRecord) -> bool:
     return len(set(with_erp.values_list("golden_id", flat=True))) == 2
 
 
-def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: AbstractBaseUser, reason: str) -> Any:
+def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: User, reason: str) -> Any:
     pending = ChangeRequest.objects.filter(
         kind=ChangeKind.MERGE, golden=merged, survivor=survivor, status=ChangeStatus.PENDING
     ).first()
@@ -391,16 +391,21 @@ def _merge_request(survivor: GoldenRecord, merged: GoldenRecord, actor: Abstract
     )
 
 
-def _apply_change(request: ChangeRequest, approver: AbstractBaseUser, comment: str) -> None:
+def _apply_change(request: ChangeRequest, approver: User, comment: str) -> None:
     """An approved request takes effect: a merge is made, an edit becomes steward overrides, a hierarchy edge is
     added or ended, an ownership rule changes (and the golden records it governs are recomputed)."""
     if request.kind == ChangeKind.MERGE:
+        if request.survivor is None or request.golden is None:
+            raise StewardError("the records of this merge request no longer exist", code="stale")
         _merge(request.survivor, request.golden, request.requested_by, f"change request {request.pk}: {request.reason}")
     elif request.kind == ChangeKind.HIERARCHY:
         _apply_hierarchy_change(request, approver)
     elif request.kind == ChangeKind.OWNERSHIP_RULE:
         _apply_rule_change(request, approver)
     else:
+        if request.golden is None:
+            raise StewardError("the golden record of this edit no longer exists", code="stale")
+        golden = request.golden
         now = timezone.now()
         live = GoldenOverride.objects.filter(
             golden=request.golden, attribute__in=list(request.changes), cleared_at=None
@@ -410,17 +415,17 @@ def _apply_change(request: ChangeRequest, approver: AbstractBaseUser, comment: s
             override.save(update_fields=["cleared_at", "updated_at"])
         for attribute, change in request.changes.items():
             GoldenOverride.objects.create(
-                golden=request.golden,
+                golden=golden,
                 attribute=attribute,
                 value=change["after"],
                 reason=f"change request {request.pk}: {request.reason}"[:255],
                 set_by=request.requested_by,
             )
-        golden_records_recompute(entity_type=request.golden.entity_type, golden_pks=[request.golden.pk])
+        golden_records_recompute(entity_type=golden.entity_type, golden_pks=[golden.pk])
     _close_change(request, ChangeStatus.APPLIED, approver, comment)
 
 
-def _close_change(request: ChangeRequest, status: str, actor: AbstractBaseUser, comment: str = "") -> None:
+def _close_change(request: ChangeRequest, status: str, actor: User, comment: str = "") -> None:
     """Record who decided a change request, when, how and with what comment."""
     request.status, request.decided_by, request.decided_at = status, actor, timezone.now()
     request.comment = comment[:255]
@@ -442,7 +447,7 @@ def _pending_change(request_pk: int) -> ChangeRequest:
     return request
 
 
-def change_approve(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> ChangeRequest:
+def change_approve(*, request_pk: int, actor: User, comment: str = "") -> ChangeRequest:
     """A second person approves: an edit becomes steward overrides (a new golden version), a merge is made, a
     hierarchy edge is added or ended, an ownership rule changes."""
 
@@ -483,7 +488,7 @@ def _stale_because(request: ChangeRequest) -> str:
     )
 
 
-def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> Any:
+def change_reject(*, request_pk: int, actor: User, comment: str) -> Any:
     """A second person rejects, saying why."""
 
     comment = (comment or "").strip()
@@ -500,7 +505,7 @@ def change_reject(*, request_pk: int, actor: AbstractBaseUser, comment: str) -> 
         return request
 
 
-def change_withdraw(*, request_pk: int, actor: AbstractBaseUser, comment: str = "") -> Any:
+def change_withdraw(*, request_pk: int, actor: User, comment: str = "") -> Any:
     """The requester takes a pending request back (saying why, if they like)."""
 
     with acting(actor, comment or "change request withdrawn"), transaction.atomic():
@@ -512,10 +517,14 @@ def change_withdraw(*, request_pk: int, actor: AbstractBaseUser, comment: str = 
 
 
 # What may be done with a pending change request, by name (the changes page and the API).
-CHANGE_ACTIONS = {"approve": change_approve, "reject": change_reject, "withdraw": change_withdraw}
+CHANGE_ACTIONS: dict[str, Callable[..., Any]] = {
+    "approve": change_approve,
+    "reject": change_reject,
+    "withdraw": change_withdraw,
+}
 
 
-def override_clear(*, golden_id: str, attribute: str, actor: AbstractBaseUser, reason: str) -> GoldenRecord:
+def override_clear(*, golden_id: str, attribute: str, actor: User, reason: str) -> GoldenRecord:
     """Hand an attribute back to survivorship: the steward override stops winning."""
 
     reason = _require_reason(reason)
@@ -580,7 +589,7 @@ def hierarchy_change_propose(
     hierarchy: str,
     parent_id: str,
     child_id: str,
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str,
     valid_from: datetime.date | None = None,
     valid_to: datetime.date | None = None,
@@ -659,6 +668,8 @@ def _proposed_edge(request: ChangeRequest) -> HierarchyEdge:
             valid_to=datetime.date.fromisoformat(after["valid_to"]) if after["valid_to"] else None,
             origin=f"steward:{request.requested_by.get_username()}"[:60],
         )
+    if request.edge_id is None:
+        raise StewardError("the edge this request ends no longer exists", code="stale")
     edge = HierarchyEdge.objects.select_related("hierarchy", "parent", "child").get(pk=request.edge_id)
     edge.valid_to = datetime.date.fromisoformat(after["valid_to"])
     return edge
@@ -666,11 +677,12 @@ def _proposed_edge(request: ChangeRequest) -> HierarchyEdge:
 
 def _hierarchy_stale_because(request: ChangeRequest) -> str:
     """An added edge must still fit the hierarchy; an edge to end must still be as it was proposed."""
-    GoldenRecord.objects.select_for_update().filter(pk=request.golden_id).first()  # as every hierarchy write does
+    if request.golden_id is not None:  # locked as every hierarchy write does
+        GoldenRecord.objects.select_for_update().filter(pk=request.golden_id).first()
     before = request.changes["edge"]["before"]
     if before is not None:
         edges = HierarchyEdge.objects.select_related("hierarchy", "parent", "child")
-        current = edges.filter(pk=request.edge_id).first()
+        current = edges.filter(pk=request.edge_id).first() if request.edge_id is not None else None
         if current is None:
             return "the edge was removed since the request"
         if _edge_state(current) != before:
@@ -684,7 +696,7 @@ def _hierarchy_stale_because(request: ChangeRequest) -> str:
     return "; ".join(f"{name}: {message}" for name, message in errors.items())
 
 
-def _apply_hierarchy_change(request: ChangeRequest, actor: AbstractBaseUser) -> None:
+def _apply_hierarchy_change(request: ChangeRequest, actor: User) -> None:
     """Add or end the edge through the store's hierarchy service (it checks again under the child's lock)."""
     edge = _proposed_edge(request)
     try:
@@ -705,7 +717,7 @@ def rule_change_propose(
     *,
     entity_type: str,
     attribute: str,
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str,
     systems: list[str] | None = None,
     fallback: str | None = None,
@@ -762,7 +774,7 @@ def _rule_stale_because(request: ChangeRequest) -> str:
     return f"the ownership rule of {request.entity_type}.{request.attribute} changed since the request (now {said})"
 
 
-def _apply_rule_change(request: ChangeRequest, actor: AbstractBaseUser) -> None:
+def _apply_rule_change(request: ChangeRequest, actor: User) -> None:
     """Save the rule through the store's rule service, which recomputes the golden records it governs."""
     rule = OwnershipRule.objects.filter(entity_type=request.entity_type, attribute=request.attribute).first()
     rule = rule or OwnershipRule(entity_type=request.entity_type, attribute=request.attribute)

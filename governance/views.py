@@ -10,9 +10,10 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.models import User
 from django.core.paginator import Paginator
 from django.db.models import Case, Q, When
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -67,11 +68,17 @@ SHOWN = [
 ]
 
 
-def _context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+class StewardRequest(HttpRequest):
+    """A request to a steward page: the admin's login is required, so its user is a person (for type checking)."""
+
+    user: User
+
+
+def _context(request: StewardRequest, **extra: Any) -> dict[str, Any]:
     return {**admin.site.each_context(request), **extra}
 
 
-def _safe_next(request: HttpRequest, fallback: str) -> str:
+def _safe_next(request: StewardRequest, fallback: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
@@ -79,7 +86,7 @@ def _safe_next(request: HttpRequest, fallback: str) -> str:
 
 
 @permission_required("matching.view_matchcandidate", raise_exception=True)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: StewardRequest) -> HttpResponse:
     """Open review candidates, best first, filtered; select some and act on them together."""
     if request.method == "POST":
         if "assign" in request.POST or "release" in request.POST:  # a row's "Assign to me" or "Give back" button
@@ -134,7 +141,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _assign(request: HttpRequest, raw_pk: str, *, mine: bool) -> None:
+def _assign(request: StewardRequest, raw_pk: str, *, mine: bool) -> None:
     """Take a candidate (mine) or give it back to the shared queue, with a message either way."""
     if not raw_pk.isdigit():
         messages.error(request, f"'{raw_pk}' is not a candidate number.")
@@ -151,7 +158,7 @@ def _assign(request: HttpRequest, raw_pk: str, *, mine: bool) -> None:
 
 
 @permission_required("matching.view_matchcandidate", raise_exception=True)
-def candidate(request: HttpRequest, pk: int) -> HttpResponse:
+def candidate(request: StewardRequest, pk: int) -> HttpResponse:
     """One candidate: both records side by side, each attribute's weight, and the merged result beforehand."""
     pair = get_object_or_404(
         MatchCandidate.objects.select_related("golden", "candidate", "decided_by", "assignment__steward"), pk=pk
@@ -212,7 +219,7 @@ def candidate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @permission_required("mdm.view_goldenmerge", raise_exception=True)
-def merges(request: HttpRequest) -> HttpResponse:
+def merges(request: StewardRequest) -> HttpResponse:
     """Merges, newest first (or those of one golden record); undo one with a reason."""
     if request.method == "POST":
         raw_pk = request.POST.get("merge", "")
@@ -251,7 +258,7 @@ def _as_text(name: str, value: Any) -> str:
 
 
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
-def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
+def propose(request: StewardRequest, golden_id: str) -> HttpResponse:
     """Propose new values for a golden record's attributes (applied at once, or waiting for an approver)."""
     golden = get_object_or_404(GoldenRecord, golden_id=golden_id)
     current, lineage = golden_values_preview(golden.entity_type, [golden.pk])
@@ -297,7 +304,7 @@ def propose(request: HttpRequest, golden_id: str) -> HttpResponse:
 
 
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
-def changes(request: HttpRequest) -> HttpResponse:
+def changes(request: StewardRequest) -> HttpResponse:
     """Change requests, pending first, each with its diff; approvers approve or reject with a comment, requesters
     withdraw. `?kind=` shows one kind (edits, merges, hierarchy edges, ownership rules)."""
     if request.method == "POST":
@@ -327,7 +334,8 @@ def changes(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     unmasked = request.user.has_perm(UNMASKED_PERMISSION)
     for change in page:
-        change.diff = change.changes if unmasked or change.kind != ChangeKind.EDIT else masked_diff(change.changes)
+        # Annotated for the template.
+        change.diff = change.changes if unmasked or change.kind != ChangeKind.EDIT else masked_diff(change.changes)  # type: ignore[attr-defined]
     return render(
         request,
         "governance/changes.html",
@@ -343,9 +351,8 @@ def changes(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: StewardRequest) -> HttpResponseBase:
     """The audit trail of a date range as CSV, streamed (GET ?from=YYYY-MM-DD&to=YYYY-MM-DD)."""
-    from django.http import StreamingHttpResponse
 
     from governance.audit import audit_trail, csv_lines, parse_range
 
@@ -363,7 +370,7 @@ def audit_export(request: HttpRequest) -> HttpResponse:
 
 
 @permission_required("mdm.view_goldenrecord", raise_exception=True)
-def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
+def golden(request: StewardRequest, golden_id: str) -> HttpResponse:
     """A golden record's page: its values (as of a date, if asked), steward overrides (clear one with a reason),
     sources, and the timeline of every change."""
     from governance.audit import golden_timeline
@@ -441,7 +448,7 @@ def golden(request: HttpRequest, golden_id: str) -> HttpResponse:
 
 
 @permission_required("mdm.view_hierarchyedge", raise_exception=True)
-def hierarchy(request: HttpRequest, golden_id: str) -> HttpResponse:
+def hierarchy(request: StewardRequest, golden_id: str) -> HttpResponse:
     """A golden record's parents in each hierarchy, over time: propose a new parent edge, or end one."""
     record = get_object_or_404(GoldenRecord, golden_id=golden_id)
     form: dict[str, str] = {}
@@ -507,7 +514,7 @@ def _form_date(form: dict[str, str], name: str) -> datetime.date | None:
 
 
 @permission_required("mdm.view_ownershiprule", raise_exception=True)
-def rules(request: HttpRequest) -> HttpResponse:
+def rules(request: StewardRequest) -> HttpResponse:
     """The ownership rules (which systems own each attribute, in order, then the fallback): propose a change to
     one, or a rule for an attribute that has none; pending proposals are shown with their rule."""
     posted: dict[str, str] = {}
@@ -540,10 +547,11 @@ def rules(request: HttpRequest) -> HttpResponse:
     }
     existing = list(OwnershipRule.objects.order_by("entity_type", "attribute"))
     for rule in existing:
-        rule.pending = pending.pop((rule.entity_type, rule.attribute), None)
+        # Annotated for the template: a pending request, and the form's values (the steward's, after a refusal).
+        rule.pending = pending.pop((rule.entity_type, rule.attribute), None)  # type: ignore[attr-defined]
         refilled = (posted.get("entity_type"), posted.get("attribute")) == (rule.entity_type, rule.attribute)
-        rule.form_systems = posted["systems"] if refilled else ", ".join(rule.systems)
-        rule.form_fallback = posted["fallback"] if refilled else rule.fallback
+        rule.form_systems = posted["systems"] if refilled else ", ".join(rule.systems)  # type: ignore[attr-defined]
+        rule.form_fallback = posted["fallback"] if refilled else rule.fallback  # type: ignore[attr-defined]
     ruled = {(rule.entity_type, rule.attribute) for rule in existing}
     return render(
         request,
@@ -572,7 +580,7 @@ def _bars(values: list[int], height: int = 120) -> list[int]:
 
 
 @permission_required("matching.view_matchcandidate", raise_exception=True)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: StewardRequest) -> HttpResponse:
     """Open work against the SLA, the matcher's outcomes per day, the score histogram, the outbox backlog."""
     from django.conf import settings
 

@@ -30,6 +30,8 @@ never race each other. With `--celery` each chunk is scored, planned and applied
 own; a merge into a record another worker retired meanwhile is refused and goes to review.
 """
 
+import functools
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -446,7 +448,7 @@ def score_chunk(context: MatchContext, golden_pks: Sequence[int]) -> ChunkScores
         keys_of[golden_pk].add(key)
     keyed = keyed_goldens(entity_type, {key for keys in keys_of.values() for key in keys}, context.max_block_size)
     shortlists = {
-        pk: shortlist(sorted(keys), keyed, accept=lambda other, pk=pk: other < pk) for pk, keys in keys_of.items()
+        pk: shortlist(sorted(keys), keyed, accept=functools.partial(operator.gt, pk)) for pk, keys in keys_of.items()
     }
     involved = set(keys_of) | {other for listed in shortlists.values() for other in listed}
     table = profile_table(entity_type, sorted(involved | set(golden_pks)), with_keys=False)
@@ -565,8 +567,9 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
             clear.sort()
             oldest = clear[0][0]
             joins = [(survivor, clusters_match(survivor, oldest)) for survivor, _ in clear[1:]]
-            if all(edge is not None for _, edge in joins):
-                for survivor, edge in joins:
+            found = [(survivor, edge) for survivor, edge in joins if edge is not None]
+            if len(found) == len(joins):
+                for survivor, edge in found:
                     join(survivor, oldest, edge)
                 join(pk, oldest, max((edge for _, edge in clear), key=lambda edge: edge.weight))
                 continue
@@ -619,11 +622,15 @@ def _explanations(
             MatchProfile.objects.filter(source_record_id__in=missing).values_list("source_record_id", "features")
         )
     return [
-        context.scorer.score(forms[edge.mine], forms[edge.theirs], context.frequencies).explanation()
+        _explanation(context.scorer.score(forms[edge.mine], forms[edge.theirs], context.frequencies))
         if edge.mine in forms and edge.theirs in forms
         else {}
         for edge in edges
     ]
+
+
+def _explanation(score: Any) -> dict[str, Any]:
+    return score.explanation() if score is not None else {}
 
 
 def _propose(

@@ -103,6 +103,8 @@ class Pairs:
     def counts(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """Both sides' number of values of a list attribute."""
         counts = self.column(key).counts
+        if counts is None:
+            raise TypeError(f"{key} is not a list attribute")
         return counts[self.left], counts[self.right]
 
     def values(self, key: str, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +240,7 @@ def _missing_or_equal(a: str, b: str) -> Outcome | None:
     return None
 
 
-def _crosswise(straight_first: float, straight_last: float, first_last: float, last_first: float) -> bool:
+def _crosswise(straight_first: Any, straight_last: Any, first_last: Any, last_first: Any) -> Any:
     """Whether two persons' names agree better read crosswise (one's first name against the other's last name)."""
     return first_last + last_first > straight_first + straight_last
 

@@ -290,10 +290,17 @@ def score_target(
         best_weight,
         probabilities,
         supported,
-        lambda: context.scorer.score(found, best_member, context.frequencies),
+        lambda: _explained(context.scorer.score(found, best_member, context.frequencies)),
         member_index=best_position,
         shares_identifier=identifiers_shared([found], sample),
     )
+
+
+def _explained(score: Score | None) -> Score:
+    """The score of a member already weighed (of the record's own kind, so never None)."""
+    if score is None:
+        raise ValueError("a record and a member of another kind have no score")
+    return score
 
 
 def clearly_ahead(context: MatchContext, best: Any, second: Any) -> bool:
@@ -382,7 +389,7 @@ def match_new_records(
                 outcome=outcome,
                 reason=reason,
                 probability=scored[0].probability if scored else None,
-                explanation=(joined or (scored[0] if scored else None)).best.explanation() if scored else {},
+                explanation=(joined or scored[0]).best.explanation() if scored else {},
                 candidates=scored[:5],
                 review=review[:5],
                 features=found,

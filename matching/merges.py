@@ -7,7 +7,7 @@ profiles and blocking keys with their source records and carry review candidates
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.dispatch import receiver
 from django.utils import timezone
@@ -19,7 +19,7 @@ from mdm.signals import golden_records_merged, merge_undone
 
 
 @receiver(golden_records_merged)
-def _on_merge(sender: Any, *, into: dict[int, int], actor: AbstractBaseUser, **kwargs: Any) -> None:
+def _on_merge(sender: Any, *, into: dict[int, int], actor: User, **kwargs: Any) -> None:
     """Match profiles and blocking keys follow their source records to the survivor; review pairs follow too."""
     reassign(BlockingKey, "golden", into)
     reassign(MatchProfile, "golden", into)
@@ -31,7 +31,7 @@ def _on_undo(sender: Any, *, source_pks: list[int], golden_pk: int, **kwargs: An
     derived_follow(source_pks, golden_pk)
 
 
-def candidates_carry(into: dict[int, int], actor: AbstractBaseUser) -> None:
+def candidates_carry(into: dict[int, int], actor: User) -> None:
     """Review pairs follow a merge: an open pair the merge settles is closed as merged, an open pair with a third
     record is superseded (the batch run proposes the survivor instead), and a pair a steward rejected holds for
     the survivor too (if the merged record is not that record, neither is the cluster that now contains it)."""

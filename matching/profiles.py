@@ -141,7 +141,7 @@ class ProfileTable:
         self.starts = np.searchsorted(self.row_golden, np.arange(len(self.golden_pks) + 1)).astype(np.int64)
         self.kinds = np.asarray(kinds, dtype=np.int8)
         # What a run derives from the table once (the key matrix, the source record order), by name.
-        self.derived: dict[str, Any] = {}
+        self.derived: dict[Any, Any] = {}
 
     @classmethod
     def from_columns(cls, frame: pd.DataFrame, *, entity_type: str) -> "ProfileTable":

@@ -36,7 +36,9 @@ def record_decisions(
 
     def golden_of(candidate: CandidateScore) -> int:
         target = candidate.target
-        return target.golden_pk if target.golden_pk is not None else group_golden[target.group]
+        if target.golden_pk is not None:
+            return target.golden_pk
+        return group_golden[target.group if target.group is not None else -1]
 
     correlation_id = current_correlation_id()
     rows: list[MatchDecision] = []

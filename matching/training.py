@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
@@ -132,7 +132,8 @@ def _sample_profiles(entity_type: str, limit: int, rng: random.Random) -> list[t
 
 def _labels(entity_type: str) -> tuple[set[frozenset[int]], set[frozenset[int]]]:
     """Golden-record pairs stewards said are not a match, and golden records they merged (as pairs)."""
-    rejected, merged = set(), set()
+    rejected: set[frozenset[int]] = set()
+    merged: set[frozenset[int]] = set()
     for golden_pk, candidate_pk, status in MatchCandidate.objects.filter(
         entity_type=entity_type, status__in=[CandidateStatus.REJECTED, CandidateStatus.MERGED]
     ).values_list("golden_id", "candidate_id", "status"):
@@ -277,7 +278,7 @@ def _fit_kind(
 def match_model_train(
     *,
     entity_type: str,
-    actor: AbstractBaseUser | None = None,
+    actor: User | None = None,
     sample_size: int = 200_000,
     random_pairs: int = 200_000,
     max_pairs: int = 1_000_000,
@@ -338,7 +339,7 @@ def match_model_train(
         )
 
 
-def match_model_train_if_first(*, entity_type: str, actor: AbstractBaseUser | None = None) -> MatchModel | None:
+def match_model_train_if_first(*, entity_type: str, actor: User | None = None) -> MatchModel | None:
     """During a first load matched as it arrives: learn the entity type's first model once FIRST_LOAD_RECORDS are
     in, so the rest is matched with parameters of its own data. None when it has a learnt model, or too few."""
     if MatchModel.objects.filter(entity_type=entity_type, source="trained").exists():
@@ -348,7 +349,7 @@ def match_model_train_if_first(*, entity_type: str, actor: AbstractBaseUser | No
     return match_model_train(entity_type=entity_type, actor=actor, activate=True)
 
 
-def match_model_train_if_due(*, entity_type: str, actor: AbstractBaseUser | None = None) -> MatchModel | None:
+def match_model_train_if_due(*, entity_type: str, actor: User | None = None) -> MatchModel | None:
     """Train and activate (if sane) a new model when one is due: the entity type has enough records and no trained
     model yet (its first load), or it has grown by RETRAIN_GROWTH since the newest trained model. None when not due."""
     population = MatchProfile.objects.filter(entity_type=entity_type).count()

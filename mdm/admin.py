@@ -1,8 +1,9 @@
 """The steward UI over the store: golden records with sources, lineage and history; rules; keys; hierarchies."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
@@ -182,7 +183,7 @@ class HierarchyEdgeAdmin(SimpleHistoryAdmin):
     raw_id_fields = ["parent", "child"]
 
     def save_model(self, request: HttpRequest, obj: HierarchyEdge, form: Any, change: bool) -> None:
-        hierarchy_edge_save(edge=obj, actor=request.user, reason="edited in the admin")
+        hierarchy_edge_save(edge=obj, actor=cast(User, request.user), reason="edited in the admin")
 
 
 @admin.register(OwnershipRule)
@@ -195,7 +196,7 @@ class OwnershipRuleAdmin(SimpleHistoryAdmin):
         return " > ".join(obj.systems) or "—"
 
     def save_model(self, request: HttpRequest, obj: OwnershipRule, form: Any, change: bool) -> None:
-        plan = ownership_rule_save(rule=obj, actor=request.user, reason="changed in the admin")
+        plan = ownership_rule_save(rule=obj, actor=cast(User, request.user), reason="changed in the admin")
         if plan.inline:
             self.message_user(
                 request, f"Recomputed {plan.affected} golden {plan.entity_type} records; {plan.changed} changed."
@@ -239,7 +240,7 @@ class ApiKeyAdmin(SimpleHistoryAdmin):
             return
         key, secret = api_key_create(
             name=obj.name,
-            created_by=request.user,
+            created_by=cast(User, request.user),
             can_read=obj.can_read,
             write_system=obj.write_system,
             rate=obj.rate,

@@ -20,10 +20,11 @@ class _ReusingClient(RedisCacheClient):
         self._clients: dict[int, Any] = {}
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
-        index = self._get_connection_pool_index(write)
+        django: Any = self  # RedisCacheClient's private helpers, which the stubs do not declare
+        index = django._get_connection_pool_index(write)
         client = self._clients.get(index)
         if client is None:
-            client = self._clients[index] = self._client(connection_pool=self._get_connection_pool(write))
+            client = self._clients[index] = django._client(connection_pool=django._get_connection_pool(write))
         return client
 
 
@@ -43,7 +44,8 @@ class RedisCache(DjangoRedisCache):
 
     @cached_property
     def _cache(self) -> RedisCacheClient:
-        return _ReusingClient(self._servers, **self._options)
+        django: Any = self  # RedisCache's private settings, which the stubs do not declare
+        return _ReusingClient(django._servers, **django._options)
 
     @cached_property
     def _allowance(self) -> Any:

@@ -177,7 +177,7 @@ def _first(items: list[Any]) -> Any:
 
 def customer_columns(values: dict[str, Any]) -> dict[str, Any]:
     """The Customer model's columns from surviving values, with the derived ones filled in."""
-    columns = {name: (value if value is not None else "") for name, value in values.items()}
+    columns: dict[str, Any] = {name: (value if value is not None else "") for name, value in values.items()}
     for name in ("tax_ids", "phones", "emails"):
         columns[name] = values.get(name) or []
     for name in ADDRESS_KINDS:
@@ -190,22 +190,25 @@ def customer_columns(values: dict[str, Any]) -> dict[str, Any]:
     else:
         legal = split_legal_form(columns["legal_name"])
         columns["legal_name_core"], columns["legal_form"] = legal.core, legal.legal_form
-    tax_ids = columns["tax_ids"]
-    primary = next((tax for tax in tax_ids if tax.get("valid")), _first(tax_ids)) or {}
+    tax_ids: list[dict[str, Any]] = columns["tax_ids"]
+    primary: dict[str, Any] = next((tax for tax in tax_ids if tax.get("valid")), _first(tax_ids)) or {}
     columns["tax_id"] = primary.get("value", "")
     columns["tax_country"] = primary.get("country", "")
-    located = next((columns[kind] for kind in ADDRESS_KINDS if columns[kind].get("country")), {})
+    addresses: list[dict[str, Any]] = [columns[kind] for kind in ADDRESS_KINDS]
+    located = next((address for address in addresses if address.get("country")), {})
     columns["country"] = located.get("country", "")
     columns["city"] = located.get("city", "")
     columns["postcode"] = located.get("postcode", "")
-    columns["phone"] = _first(columns["phones"])
-    columns["email"] = _first(columns["emails"])
+    phones: list[str] = columns["phones"]
+    emails: list[str] = columns["emails"]
+    columns["phone"] = _first(phones)
+    columns["email"] = _first(emails)
     return columns
 
 
 def product_columns(values: dict[str, Any]) -> dict[str, Any]:
     """The Product model's columns from surviving values."""
-    columns = {name: (value if value is not None else "") for name, value in values.items()}
+    columns: dict[str, Any] = {name: (value if value is not None else "") for name, value in values.items()}
     columns["list_price"] = Decimal(values["list_price"]) if values.get("list_price") not in (None, "") else None
     columns["status"] = values.get("status") or "active"
     return columns

@@ -11,10 +11,10 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 _correlation_id: ContextVar[str] = ContextVar("correlation_id", default="")
-_actor: ContextVar["AbstractBaseUser | None"] = ContextVar("actor", default=None)
+_actor: ContextVar["User | None"] = ContextVar("actor", default=None)
 _reason: ContextVar[str] = ContextVar("reason", default="")
 
 MAX_CORRELATION_ID_LENGTH = 64
@@ -30,7 +30,7 @@ def current_correlation_id() -> str:
     return _correlation_id.get()
 
 
-def current_actor() -> "AbstractBaseUser | None":
+def current_actor() -> "User | None":
     """The user or system service account acting right now."""
     return _actor.get()
 
@@ -51,7 +51,7 @@ def correlation(correlation_id: str | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def acting(actor: "AbstractBaseUser | None", reason: str = "") -> Iterator[None]:
+def acting(actor: "User | None", reason: str = "") -> Iterator[None]:
     """Attribute every change made inside the block to `actor`, with `reason`."""
     actor_token = _actor.set(actor)
     reason_token = _reason.set(reason)
@@ -62,7 +62,7 @@ def acting(actor: "AbstractBaseUser | None", reason: str = "") -> Iterator[None]
         _reason.reset(reason_token)
 
 
-def history_user(instance: object = None, request: object = None, **kwargs: object) -> "AbstractBaseUser | None":
+def history_user(instance: object = None, request: object = None, **kwargs: object) -> "User | None":
     """simple-history's get_user hook: the explicit actor first, else the logged-in request user."""
     actor = _actor.get()
     if actor is not None:

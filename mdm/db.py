@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db.backends.signals import connection_created
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.dispatch import receiver
 
 try:
     from psycopg.types.array import ListDumper
 except ImportError:  # psycopg is only installed where PostgreSQL is used
-    ListDumper = None
+    ListDumper = None  # type: ignore[assignment, misc]
 
 
 if ListDumper is not None:
@@ -61,11 +61,11 @@ def bulk_update_unnest(objs: Sequence[Model], fields: Sequence[str], *, batch_si
     model = type(objs[0])
     meta = model._meta
     pk = meta.pk
-    concrete = [meta.get_field(name) for name in fields]
+    concrete = [column_field(model, name) for name in fields]
     quote = connection.ops.quote_name
     columns = [pk, *concrete]
     # Parameters are stripped from db_type so no value is truncated ("varchar(255)[]" -> "varchar[]").
-    arrays = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in columns)
+    arrays = ", ".join(f"%s::{(field.db_type(connection) or '').split('(')[0]}[]" for field in columns)
     names = ", ".join(f"c{index}" for index in range(len(columns)))
     assignments = ", ".join(f"{quote(field.column)} = v.c{index}" for index, field in enumerate(concrete, start=1))
     table = quote(meta.db_table)
@@ -91,7 +91,7 @@ def reassign(model: type[Model], column: str, moves: Mapping[int, int]) -> None:
         return
     from django.db import connection
 
-    field = model._meta.get_field(column)
+    field = column_field(model, column)
     if connection.vendor != "postgresql":
         by_new: dict[int, list[int]] = {}
         for old, new in moves.items():
@@ -108,3 +108,11 @@ def reassign(model: type[Model], column: str, moves: Mapping[int, int]) -> None:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [list(moves), list(moves.values())])
+
+
+def column_field(model: type[Model], name: str) -> Field:
+    """A model's field that is a column of its table (not a reverse relation or a generic foreign key)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field) or not field.column:
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return field

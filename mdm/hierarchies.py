@@ -194,7 +194,7 @@ def hierarchy_links_from_sources(
     A parent not yet sent leaves the child waiting (the edge appears when the parent arrives). A parent
     link that would break an invariant is refused and reported; the records themselves stay ingested.
     """
-    code = SOURCE_HIERARCHY[(entity_type, system.kind)]
+    code = SOURCE_HIERARCHY[(entity_type, SystemKind(system.kind))]
     hierarchy = HierarchyType.objects.filter(code=code).first()
     if hierarchy is None:
         return []

@@ -7,14 +7,14 @@ Either way every row gets the current actor, reason and correlation ID.
 """
 
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import connection, models
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from mdm.context import current_actor, current_correlation_id, current_reason
-from mdm.db import bulk_update_unnest
+from mdm.db import bulk_update_unnest, column_field
 
 M = TypeVar("M", bound=models.Model)
 
@@ -32,7 +32,7 @@ def _copy_history_in_database(objs: Sequence[models.Model], model: type[models.M
 
 
 def _copy_history_of(model: type[models.Model], pks: Sequence[int], history_type: str) -> None:
-    history_model = model.history.model
+    history_model = cast(Any, model).history.model
     quote = connection.ops.quote_name
     columns = [field.column for field in history_model.tracked_fields]
     extra = ["history_date", "history_change_reason", "history_type", "history_user_id", "correlation_id"]
@@ -87,7 +87,7 @@ def move_tracked(model: type[M], field_name: str, moves: dict[int, int]) -> dict
     moved: dict[int, list[int]] = {}
     if not moves:
         return moved
-    field = model._meta.get_field(field_name)
+    field = column_field(model, field_name)
     if connection.vendor != "postgresql":
         rows = list(
             model._default_manager.select_for_update().filter(**{f"{field.attname}__in": list(moves)}).order_by("pk")

@@ -477,7 +477,7 @@ def xref_export_rows(
     ):
         if status == GoldenStatus.RETIRED and merged_into:
             golden_id = merged_into
-            if merged_status == GoldenStatus.RETIRED:  # merged twice: follow the chain (rare)
+            if merged_status == GoldenStatus.RETIRED and merged_pk is not None:  # merged twice: follow the chain (rare)
                 golden_id = survivor_of(GoldenRecord.objects.get(pk=merged_pk)).golden_id
         yield (
             (code, entity, external_id, golden_id, kind) if include_targets else (code, entity, external_id, golden_id)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -361,7 +361,7 @@ def ingest(
     system: System,
     entity_type: str,
     records: Sequence[Any],
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str = "",
     defer_matching: bool = False,
 ) -> IngestResult:
@@ -384,7 +384,10 @@ def ingest(
     prepared: list[_Prepared] = []
     for index, raw in enumerate(records):
         item = _prepare(entity_type, index, raw)
-        (rejected if isinstance(item, RecordOutcome) else prepared).append(item)
+        if isinstance(item, RecordOutcome):
+            rejected.append(item)
+        else:
+            prepared.append(item)
     applied: list[RecordOutcome] = []
     if prepared:
         for attempt in range(1, _ATTEMPTS + 1):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -67,7 +67,7 @@ def golden_records_merge(
     *,
     survivor: GoldenRecord,
     merged: GoldenRecord,
-    actor: AbstractBaseUser,
+    actor: User,
     reason: str,
     probability: float | None = None,
     explanation: dict | None = None,
@@ -101,7 +101,7 @@ def _refusal(request: MergeRequest, locked: dict[int, GoldenRecord], retired: se
     return ""
 
 
-def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: AbstractBaseUser) -> MergeOutcome:
+def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: User) -> MergeOutcome:
     """Apply these merges, in order, in the caller's transaction (or one of its own); refused requests are
     returned with the reason and change nothing. A record retired by an earlier request cannot be merged
     into, and a record that received others cannot itself be merged away in the same call."""
@@ -242,7 +242,7 @@ def _save_moved_edge(edge: HierarchyEdge, end: str) -> None:
         )
 
 
-def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: str) -> GoldenRecord:
+def golden_merge_undo(*, merge: GoldenMerge, actor: User, reason: str) -> GoldenRecord:
     """Undo a merge: the retired record comes back to life with exactly the source records, cross-references
     and hierarchy edges that moved, both records are recomputed, and targets get correcting events.
 
@@ -262,8 +262,10 @@ def golden_merge_undo(*, merge: GoldenMerge, actor: AbstractBaseUser, reason: st
             raise MergeError(f"{merged.golden_id} is no longer retired into {survivor.golden_id}")
         sources = list(SourceRecord.objects.select_for_update().filter(pk__in=merge.source_record_ids, golden=survivor))
         xrefs = list(CrossReference.objects.filter(pk__in=merge.xref_ids, golden=survivor))
-        for row in [*sources, *xrefs]:
-            row.golden_id = merged.pk
+        for source in sources:
+            source.golden_id = merged.pk
+        for xref in xrefs:
+            xref.golden_id = merged.pk
         bulk_update_tracked(sources, SourceRecord, ["golden"])
         bulk_update_tracked(xrefs, CrossReference, ["golden"])
         merge_undone.send(sender=GoldenRecord, source_pks=[record.pk for record in sources], golden_pk=merged.pk)

@@ -21,7 +21,7 @@ class CorrelationIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         supplied = request.headers.get(HEADER, "").strip()
         with correlation(supplied if _VALID.match(supplied) else None) as correlation_id:
-            request.correlation_id = correlation_id
+            request.correlation_id = correlation_id  # type: ignore[attr-defined]  # read by views and logs
             response = self.get_response(request)
         response[HEADER] = correlation_id
         return response

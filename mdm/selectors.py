@@ -45,7 +45,7 @@ class Resolution:
 def survivor_of(golden: GoldenRecord) -> GoldenRecord:
     """The active record a (possibly retired) golden record now resolves to."""
     seen = set()
-    while golden.status == GoldenStatus.RETIRED and golden.merged_into_id and golden.pk not in seen:
+    while golden.status == GoldenStatus.RETIRED and golden.merged_into is not None and golden.pk not in seen:
         seen.add(golden.pk)
         golden = golden.merged_into
     return golden

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from mdm.context import acting
@@ -19,7 +19,7 @@ SYSTEM_ACTOR_PREFIX = "system:"
 RECOMPUTE_CHUNK = 1000
 
 
-def system_actor(name: str) -> AbstractBaseUser:
+def system_actor(name: str) -> User:
     """The named service account automatic work is attributed to ("system:survivorship", "system:matcher")."""
     User = get_user_model()
     user, created = User.objects.get_or_create(username=f"{SYSTEM_ACTOR_PREFIX}{name}", defaults={"is_active": False})
@@ -39,7 +39,7 @@ class RecomputePlan:
     changed: int = 0
 
 
-def ownership_rule_save(*, rule: OwnershipRule, actor: AbstractBaseUser, reason: str = "") -> RecomputePlan:
+def ownership_rule_save(*, rule: OwnershipRule, actor: User, reason: str = "") -> RecomputePlan:
     """Create or change an ownership rule and recompute the golden records it governs.
 
     Up to MDM_RECOMPUTE_INLINE_LIMIT records are recomputed in the same transaction; beyond that a
@@ -65,7 +65,7 @@ def ownership_rule_save(*, rule: OwnershipRule, actor: AbstractBaseUser, reason:
         return RecomputePlan(rule.entity_type, affected, inline=False)
 
 
-def golden_records_recompute_all(*, entity_type: str, actor: AbstractBaseUser, reason: str) -> int:
+def golden_records_recompute_all(*, entity_type: str, actor: User, reason: str) -> int:
     """Recompute every active golden record of a type in chunks, each its own transaction; returns how many changed."""
     rules = load_rules(entity_type)
     changed = 0
@@ -87,7 +87,7 @@ def golden_records_recompute_all(*, entity_type: str, actor: AbstractBaseUser, r
 def api_key_create(
     *,
     name: str,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     can_read: bool = True,
     write_system: System | None = None,
     rate: str = "",

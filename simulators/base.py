@@ -15,7 +15,7 @@ import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, get_args, get_origin, get_type_hints
+from typing import Any, cast, get_args, get_origin, get_type_hints
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -101,7 +101,8 @@ class SimulatorServer:
                 parts = urlsplit(self.path)
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                request = Request(self.command, parts.path, parse_qs(parts.query), self.headers, body)
+                headers = cast(Mapping[str, str], self.headers)  # an email.message.Message: case-insensitive
+                request = Request(self.command, parts.path, parse_qs(parts.query), headers, body)
                 try:
                     response = simulator.handle(request)
                 except Exception as exc:  # a simulator bug must show as a 500 with the reason, not a hang

@@ -694,7 +694,8 @@ class NetSuiteSimulator(SimulatorServer):
         stored = self._store[record_type]
         if parent_id not in stored:
             raise invalid
-        seen, current = set(), parent_id
+        seen: set[str] = set()
+        current: str | None = parent_id
         while current is not None and current not in seen:
             if existing is not None and current == existing["id"]:
                 raise invalid

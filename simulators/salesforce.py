@@ -1585,9 +1585,10 @@ class SalesforceSimulator(SimulatorServer):
             return record["Id"], created
         if value is None:
             raise _RecordError("MISSING_ARGUMENT", f"Id not specified in an {operation} call")
-        record = self._records[spec.name].get(value)
-        if record is None:
+        found = self._records[spec.name].get(value)
+        if found is None:
             raise _RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
+        record = found
         if operation == "update":
             return self._save(spec, payload, record, writer, None)["Id"], False
         self._delete(spec, record, writer)

@@ -11,6 +11,7 @@ regard to case, `!=` keeps rows whose value is null, and datetimes must not be q
 """
 
 import datetime
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -409,15 +410,22 @@ def matches(query: Query, condition: Condition | None, value_of: Callable[[str],
     return _test(condition, query.kind(condition.field), value_of(condition.field))
 
 
+def _sort_key(kind: str, field: str, value_of: Callable[[Any, str], Any]) -> Callable[[Any], Any]:
+    def key(row: Any) -> Any:
+        return _comparable(kind, value_of(row, field))
+
+    return key
+
+
 def select(query: Query, rows: Iterable[Any], value_of: Callable[[Any, str], Any]) -> list[Any]:
     """Filter, sort, offset and limit rows by a bound query; value_of(row, field) reads a field."""
-    chosen = [row for row in rows if matches(query, query.where, lambda field, row=row: value_of(row, field))]
+    chosen = [row for row in rows if matches(query, query.where, functools.partial(value_of, row))]
     # Stable sorts from the last key to the first give a multi-key order with mixed directions.
     for item in reversed(query.order_by):
         kind = query.kind(item.field)
         present = [row for row in chosen if value_of(row, item.field) is not None]
         absent = [row for row in chosen if value_of(row, item.field) is None]
-        present.sort(key=lambda row, f=item.field, k=kind: _comparable(k, value_of(row, f)), reverse=item.descending)
+        present.sort(key=_sort_key(kind, item.field, value_of), reverse=item.descending)
         chosen = present + absent if item.nulls_go_last else absent + present
     chosen = chosen[query.offset :]
     return chosen if query.limit is None else chosen[: query.limit]

@@ -133,7 +133,8 @@ class _Token:
 
 
 def _tokenize(text: str) -> list[_Token]:
-    tokens, position = [], 0
+    tokens: list[_Token] = []
+    position = 0
     while True:
         while position < len(text) and text[position].isspace():
             position += 1
@@ -349,10 +350,9 @@ class _Parser:
 
     def query(self) -> Query:
         self.expect("keyword", "SELECT")
-        columns: list[tuple[str, Any]] | None = []
-        if self.accept("op", "*"):
-            columns = None
-        else:
+        columns: list[tuple[str, Any]] | None = None
+        if not self.accept("op", "*"):
+            columns = []
             while True:
                 expression = self.expression()
                 alias = self.alias()

@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -41,13 +41,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def json_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Not found, as JSON for API paths; Django's page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(404, "not_found", f"no such endpoint: {request.path}"), status=404)
     from django.views.defaults import page_not_found
 
-    return page_not_found(request, exception)  # type: ignore[arg-type]
+    return page_not_found(request, exception or Http404())
 
 
 def json_500(request: HttpRequest) -> JsonResponse:

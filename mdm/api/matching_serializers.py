@@ -16,7 +16,7 @@ class MatchRequestSerializer(serializers.Serializer):
 
 class AttributeWeightSerializer(serializers.Serializer):
     attribute = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field
     level = serializers.CharField()
     similarity = serializers.FloatField(allow_null=True)
     left = serializers.JSONField(allow_null=True)

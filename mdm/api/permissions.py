@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -16,7 +16,7 @@ def is_steward(request: Request) -> bool:
     return bool(user and user.is_authenticated and user.is_active and getattr(user, "is_staff", False))
 
 
-def acting_person(request: Request) -> AbstractBaseUser | None:
+def acting_person(request: Request) -> User | None:
     """The person acting: an active logged-in user, or the steward an API key acts for (None for a system key)."""
     if isinstance(request.auth, ApiKey):
         return request.auth.steward if request.auth.steward_id else None
@@ -59,5 +59,5 @@ def sees_unmasked(request: Request) -> bool:
         else:
             user = request.user
             cached = bool(user and user.is_authenticated and user.has_perm(UNMASKED_PERMISSION))
-        request._sees_unmasked = cached
+        request._sees_unmasked = cached  # type: ignore[attr-defined]  # memoised on the request
     return cached

@@ -1,6 +1,6 @@
 """Serializers of the REST API v1: golden records, resolution, ingest envelopes, hierarchies, history."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from rest_framework import serializers
@@ -119,7 +119,7 @@ class GoldenDetailMixin(serializers.Serializer):
     sources = serializers.SerializerMethodField()
     lineage = serializers.JSONField()
 
-    def get_sources(self, entity: Customer | Product) -> list[dict[str, Any]]:
+    def get_sources(self, entity: Customer | Product) -> Any:
         records = entity.golden.source_records.all()
         return SourceRecordSummarySerializer(records, many=True).data
 
@@ -173,8 +173,9 @@ class ResolveBatchSerializer(serializers.Serializer):
     def __init__(self, *args: Any, max_keys: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         max_keys = max_keys or settings.MDM_RESOLVE_MAX_BATCH
-        self.fields["keys"].max_length = max_keys
-        self.fields["keys"].validators.append(_max_items(max_keys))
+        keys = cast(serializers.ListField, self.fields["keys"])
+        keys.max_length = max_keys
+        keys.validators.append(_max_items(max_keys))
 
 
 def _max_items(limit: int) -> Any:
@@ -227,7 +228,7 @@ class RecordOutcomeSerializer(serializers.Serializer):
     source_id = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=["created", "updated", "unchanged", "rejected"])
     golden_id = serializers.CharField(required=False)
-    errors = FieldErrorSerializer(many=True, required=False)
+    errors = FieldErrorSerializer(many=True, required=False)  # type: ignore[assignment]  # a declared field
     issues = serializers.ListField(child=serializers.DictField(), required=False)
     link = serializers.CharField(required=False)
 
@@ -241,7 +242,7 @@ class HierarchyEdgeSerializer(serializers.ModelSerializer):
     """One parent→child edge."""
 
     hierarchy = serializers.CharField(source="hierarchy.code")
-    parent = serializers.CharField(source="parent.golden_id")
+    parent = serializers.CharField(source="parent.golden_id")  # type: ignore[assignment]  # a declared field
     child = serializers.CharField(source="child.golden_id")
 
     class Meta:

@@ -26,7 +26,7 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         if isinstance(request.auth, ApiKey) and request.auth.rate:
             self.rate = request.auth.rate
             self.num_requests, self.duration = self.parse_rate(self.rate)
-        if self.rate is None:
+        if self.rate is None or self.num_requests is None or self.duration is None:
             return True
         self.key = self.get_cache_key(request, view)
         if self.key is None:

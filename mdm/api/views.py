@@ -1,7 +1,7 @@
 """REST API v1 views: thin translations between HTTP and the store's services and selectors."""
 
 import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -71,7 +71,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
             queryset = queryset.prefetch_related("golden__source_records__system")
         return queryset
 
-    def get_serializer_class(self) -> type:
+    def get_serializer_class(self) -> Any:
         return self.detail_serializer_class if self.action == "retrieve" else self.serializer_class
 
     def _golden(self, golden_id: str) -> GoldenRecord:
@@ -121,7 +121,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
         row = entity_as_of(entity, moment)
         if row is None:
             raise exceptions.NotFound(f"{golden_id} did not exist at {moment.isoformat()}")
-        data = self.serializer_class(row.instance, context=self.get_serializer_context()).data
+        data = cast(Any, self.serializer_class)(row.instance, context=self.get_serializer_context()).data
         data["as_of"] = moment.isoformat()
         data["version_at"] = {"history_id": row.history_id, "history_date": row.history_date.isoformat()}
         data["lineage"] = row.lineage
@@ -144,7 +144,7 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
     def lineage(self, request: Request, golden_id: str) -> Response:
         """For each attribute: its golden value, and the source record (or override) and rule that supplied it."""
         entity = self.get_object()
-        values = self.serializer_class(entity, context=self.get_serializer_context()).data
+        values = cast(Any, self.serializer_class)(entity, context=self.get_serializer_context()).data
         return Response(
             {
                 "golden_id": entity.golden.golden_id,
@@ -227,10 +227,11 @@ class IngestView(HubAPIView):
         system = System.objects.filter(code=code).first()
         if system is None:
             raise exceptions.ValidationError({"system": [f"unknown system '{code}'"]})
-        key: ApiKey = request.auth
+        key = cast(ApiKey, request.auth)
         if key.write_system_id != system.pk:
             raise exceptions.PermissionDenied(
-                f"this API key writes as '{key.write_system.code}' and may not write '{system.code}' source records"
+                f"this API key writes as '{key.write_system.code if key.write_system else None}'"
+                f" and may not write '{system.code}' source records"
             )
         return system
 
@@ -253,7 +254,7 @@ class IngestView(HubAPIView):
                 entity_type=data["entity_type"],
                 records=records,
                 actor=system.service_user,
-                reason=f"API ingest by key {request.auth.prefix}",
+                reason=f"API ingest by key {cast(ApiKey, request.auth).prefix}",
             )
         except IngestError as exc:
             raise exceptions.ValidationError({exc.field: [exc.message]}) from exc
@@ -273,10 +274,10 @@ class IngestView(HubAPIView):
         )
 
 
-IngestOneView = extend_schema(request=s.IngestOneSerializer, responses=s.RecordOutcomeSerializer)(
+IngestOneView: type[IngestView] = extend_schema(request=s.IngestOneSerializer, responses=s.RecordOutcomeSerializer)(
     type("IngestOneView", (IngestView,), {"__doc__": "Ingest one source record as the calling key's system."})
 )
-IngestBatchView = extend_schema(request=s.IngestBatchSerializer, responses=s.IngestResultSerializer)(
+IngestBatchView: type[IngestView] = extend_schema(request=s.IngestBatchSerializer, responses=s.IngestResultSerializer)(
     type("IngestBatchView", (IngestView,), {"batch": True, "__doc__": "Ingest up to 1,000 source records in one call."})
 )
 
@@ -311,7 +312,7 @@ class HierarchyView(HubAPIView):
         else:
             nodes = descendants_of(golden, hierarchy_type, day)
         for edge, depth in nodes:
-            edge.depth = depth
+            edge.depth = depth  # type: ignore[attr-defined]  # annotated for the serializer
         return Response(
             {
                 "golden_id": golden.golden_id,

@@ -1,5 +1,7 @@
 """Golden records: the hub's mastered customers and products, each under an immutable golden ID."""
 
+from typing import Any
+
 from django.db import models
 
 from mdm.golden_ids import new_golden_id
@@ -42,7 +44,7 @@ class GoldenRecord(MasteredModel):
     def __str__(self) -> str:
         return self.golden_id
 
-    def save(self, *args: object, **kwargs: object) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.golden_id:
             self.golden_id = new_golden_id(self.entity_type)
         super().save(*args, **kwargs)

@@ -100,8 +100,8 @@ class Target(TimestampedModel):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.kind and self.auth and self.auth not in AUTH_BY_KIND.get(self.kind, set()):
-            allowed = ", ".join(sorted(AUTH_BY_KIND.get(self.kind, set())))
+        if self.kind and self.auth and self.auth not in AUTH_BY_KIND.get(TargetKind(self.kind), set()):
+            allowed = ", ".join(sorted(AUTH_BY_KIND.get(TargetKind(self.kind), set())))
             errors["auth"] = f"a {self.kind} target authenticates with one of: {allowed}"
         unknown = (
             sorted(set(self.entity_types or []) - set(EntityType.values))

@@ -2,10 +2,11 @@
 delivery runs and pull watermarks. Registered from mdm/admin.py."""
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
@@ -145,7 +146,7 @@ class TargetAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Replay rejected and dead-lettered records")
     def replay_exceptions(self, request: HttpRequest, queryset: QuerySet[Target]) -> None:
-        total = sum(deliveries_replay(actor=request.user, target=target) for target in queryset)
+        total = sum(deliveries_replay(actor=cast(User, request.user), target=target) for target in queryset)
         self.message_user(request, f"Queued {total} records again.")
 
     @admin.action(description="Pull changes now")
@@ -182,7 +183,7 @@ class FieldMappingAdmin(admin.ModelAdmin):
                 fields=obj.fields,
                 related=obj.related,
                 inbound=obj.inbound,
-                actor=request.user,
+                actor=cast(User, request.user),
                 note=obj.note,
             )
         except (ValidationError, PublishingError) as exc:
@@ -230,7 +231,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             by_target.setdefault(delivery.target, []).append(delivery.golden.golden_id)
         total = sum(
             deliveries_replay(
-                actor=request.user,
+                actor=cast(User, request.user),
                 target=target,
                 golden_ids=ids,
                 states=[*EXCEPTION_STATES, DeliveryState.SKIPPED],

@@ -181,7 +181,7 @@ def golden_values(goldens: Iterable[GoldenRecord]) -> dict[int, dict[str, Any]]:
             golden_id=golden.golden_id,
             version=golden.version,
             record_status="retired" if golden.status == GoldenStatus.RETIRED else "active",
-            survivor_id=golden.merged_into.golden_id if golden.merged_into_id else None,
+            survivor_id=golden.merged_into.golden_id if golden.merged_into else None,
         )
         result[golden.pk] = values
     return result

@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import CollectorRegistry, CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from mdm.models import DeliveryRun
@@ -25,7 +26,7 @@ OUTCOMES = ("delivered", "unchanged", "business", "technical", "outage", "dead")
 class PublishingCollector(Collector):
     """Outbox depth and age, backlog per target, deliveries by outcome, commit-to-delivery latency."""
 
-    def collect(self) -> Iterator[object]:
+    def collect(self) -> Iterator[Metric]:
         state = backlog()
         depth = GaugeMetricFamily("mdm_outbox_pending_events", "Outbox events not yet handed to deliveries")
         depth.add_metric([], state["outbox_pending"])

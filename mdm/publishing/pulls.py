@@ -150,7 +150,11 @@ def target_pull(*, target: Target, entity_type: str) -> PullSummary:
             _remember_target_ids(
                 target,
                 entity_type,
-                [(born_here[o.index], o.golden_id) for o in result.outcomes if born_here[o.index] and o.golden_id],
+                [
+                    (target_id, o.golden_id)
+                    for o in result.outcomes
+                    if (target_id := born_here[o.index]) is not None and o.golden_id
+                ],
             )
         newest = max([newest or EPOCH] + [record.modified_at for record in chunk])
     watermark.watermark = newest
@@ -213,7 +217,9 @@ def _payloads(
     born_here: list[str | None] = []
     for record in chunk:
         sent = delivered.get(record.golden_id or "")
-        source = by_target_id.get(record.target_id) or (sources.get(record.golden_id) if record.golden_id else None)
+        known: SourceRecord | None = by_target_id.get(record.target_id) or (
+            sources.get(record.golden_id) if record.golden_id else None
+        )
         if sent is not None:
             # Field names compared without case: SuiteQL answers in lower case what the record API took in camel case.
             sent_by_name = {name.lower(): value for name, value in sent.items()}
@@ -227,20 +233,20 @@ def _payloads(
                 continue
             # Over a source record the target sent us before, only what a person changed; a first source
             # record from this target needs all it says (a contract needs a name, at least).
-            fields_to_take = changed | {name for name in readable if name.lower() not in sent_by_name}
-            if source is None:
+            fields_to_take: set[str] | None = changed | {name for name in readable if name.lower() not in sent_by_name}
+            if known is None:
                 fields_to_take = None
         else:
             fields_to_take = None
         payload = inbound_payload(template, record.fields, fields_to_take)
-        if source is not None:
-            body = {k: v for k, v in source.payload.items() if k not in ("source_id", "updated_at")}
+        if known is not None:
+            body = {k: v for k, v in known.payload.items() if k not in ("source_id", "updated_at")}
             payload = _merge(body, payload)
-            source_id = source.source_id
+            source_id = known.source_id
         else:
             source_id = record.target_id
         payloads.append({**payload, "source_id": source_id, "updated_at": record.modified_at.isoformat()})
-        born_here.append(record.target_id if not record.golden_id and source is None else None)
+        born_here.append(record.target_id if not record.golden_id and known is None else None)
     return payloads, born_here
 
 
@@ -260,6 +266,8 @@ def pull_all() -> dict[str, dict[str, Any]]:
     for target in Target.objects.filter(is_active=True, pull_enabled=True).select_related("system"):
         for entity_type, outcome in target_pulls(target):
             key = f"{target.code}/{entity_type}"
-            is_error = isinstance(outcome, Exception)
-            results[key] = {"error": f"{type(outcome).__name__}: {outcome}"} if is_error else outcome.as_dict()
+            if isinstance(outcome, Exception):
+                results[key] = {"error": f"{type(outcome).__name__}: {outcome}"}
+            else:
+                results[key] = outcome.as_dict()
     return results

@@ -95,7 +95,7 @@ def change_impact(golden: GoldenRecord, new_values: dict[str, Any]) -> list[dict
     """Which targets would receive which changed fields if these golden values applied (a change request's diff)."""
     current = golden_values([golden])[golden.pk]
     proposed = {**current, **new_values}
-    impact = []
+    impact: list[dict[str, Any]] = []
     for target in targets_for([golden.entity_type]):
         mapping = latest_mappings(target).get(golden.entity_type)
         if mapping is None:

@@ -4,7 +4,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -70,7 +70,7 @@ def field_mapping_publish(
     fields: dict[str, Any],
     related: dict[str, Any] | None = None,
     inbound: dict[str, Any] | None = None,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     note: str = "",
 ) -> FieldMapping:
     """A new version of a target's mapping; its records are queued again (unchanged payloads cost no call)."""
@@ -102,7 +102,7 @@ def field_mapping_publish(
 
 def deliveries_replay(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     target: Target | None = None,
     golden_ids: Iterable[str] | None = None,
     states: Iterable[str] = EXCEPTION_STATES,

@@ -1,6 +1,7 @@
 """Countries as ISO 3166-1 alpha-2 codes, from codes, official names and the colloquial names sources use."""
 
 from functools import lru_cache
+from typing import Any, cast
 
 import pycountry
 
@@ -76,7 +77,7 @@ def _fuzzy(value: str) -> str | None:
     if len(value) < _MIN_FUZZY_LENGTH:
         return None
     try:
-        found = {country.alpha_2 for country in pycountry.countries.search_fuzzy(value)}
+        found = {cast(Any, country).alpha_2 for country in pycountry.countries.search_fuzzy(value)}
     except LookupError:
         return None
     return found.pop() if len(found) == 1 else None

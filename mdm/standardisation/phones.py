@@ -80,6 +80,6 @@ def normalise_phone(raw: str | None, *, default_country: str | None = None) -> P
     if best is None or not phonenumbers.is_possible_number(best):
         return Phone(e164=None, valid=False, raw=raw, digits=digits)
     e164 = _e164(best)
-    if not valid and _e164(_parse(e164, None)) != e164:
+    if not valid and (e164 is None or _e164(_parse(e164, None)) != e164):
         return Phone(e164=None, valid=False, raw=raw, digits=digits)
     return Phone(e164=e164, valid=valid, raw=raw, digits=digits)

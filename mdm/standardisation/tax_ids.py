@@ -10,6 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from types import ModuleType
+from typing import Any, cast
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat as eu_vat
@@ -85,7 +86,7 @@ def _module(scheme: str) -> ModuleType:
 def _generic_scheme(country: str) -> str | None:
     """stdnum's VAT module for a country, else its TIN module, as a scheme name like "mx.rfc"."""
     module = get_cc_module(country, "vat") or get_cc_module(country, "tin")
-    return module.__name__.removeprefix("stdnum.") if module else None
+    return cast(Any, module).__name__.removeprefix("stdnum.") if module else None
 
 
 def _scheme(country: str, value: str) -> str | None:

@@ -189,3 +189,15 @@ def goldens_in(system: System) -> list[GoldenRecord]:
     records = [customer(f"E-{n}", legal_name=name, tax_ids=[]) for n, name in enumerate(["Erp One AG", "Erp Two AG"])]
     ingest(system=system, entity_type="customer", records=records, actor=system.service_user, defer_matching=True)
     return list(GoldenRecord.objects.filter(source_records__system=system).order_by("pk"))
+
+
+def test_a_website_the_contract_accepts_but_standardisation_rejects_is_a_400_with_its_path(
+    salesforce: System, customer_steward: Any
+) -> None:
+    """'http://' passes the contract (a string) but is no website: the standardisation's error for it is a FieldError,
+    which the edit check read as a dict and failed with a 500 (found by mypy)."""
+    golden = goldens(salesforce)[0]
+    response = propose(customer_steward, golden, website="http://")
+    assert response.status_code == 400, response.content
+    assert "attributes.website" in str(response.json())
+    assert not ChangeRequest.objects.exists()

@@ -181,10 +181,10 @@ class Command(BaseCommand):
             pool = _forked_pool(options["workers"])
             with correlation() as correlation_id, pool:
                 parts = split_plan(plan, options["workers"])
-                futures = {pool.submit(_apply_part, entity_type, part, correlation_id): part for part in parts}
-                for future in as_completed(futures):
-                    total.add(future.result())
-                    bar.update(len(futures[future].merges))
+                applying = {pool.submit(_apply_part, entity_type, part, correlation_id): part for part in parts}
+                for done in as_completed(applying):
+                    total.add(done.result())
+                    bar.update(len(applying[done].merges))
             bar.close()
         elif apply:
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)

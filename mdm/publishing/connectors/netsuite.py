@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -208,7 +208,7 @@ class _MachineAuth:
             "jti": uuid.uuid4().hex,
         }
         assertion = jwt.encode(
-            claims, self._key, algorithm=self.algorithm, headers={"typ": "JWT", "kid": self.certificate_id}
+            claims, cast(Any, self._key), algorithm=self.algorithm, headers={"typ": "JWT", "kid": self.certificate_id}
         )
         form = {"grant_type": "client_credentials", "client_assertion_type": JWT_BEARER, "client_assertion": assertion}
         response = self._session.post(self.token_url, data=form, timeout=self._timeout)

@@ -18,6 +18,7 @@ Options (TargetConfig.options), all optional:
 
 import contextlib
 import csv
+import functools
 import io
 import re
 import time
@@ -102,7 +103,7 @@ class _TargetSession(requests.Session):
         super().__init__()
         self.timeout = timeout
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         """Send the request with the default timeout unless the caller gave one."""
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)
@@ -194,7 +195,7 @@ class SalesforceConnector:
         field_name = self.external_id_field
         for sobject in dict.fromkeys(self.sobjects.values()):
             try:
-                describe = self._call(lambda sf, sobject=sobject: sf.restful(f"sobjects/{sobject}/describe"))
+                describe = self._call(functools.partial(_describe, sobject=sobject))
             except _Rejected as exc:
                 if exc.failure.code == "NOT_FOUND":
                     problems.append(f"Salesforce has no object {sobject}, or the integration user cannot see it")
@@ -240,9 +241,7 @@ class SalesforceConnector:
                 if page.get("done", True):
                     return
                 next_url = page["nextRecordsUrl"]
-                page = self._call(
-                    lambda sf, next_url=next_url: sf.query_more(next_url, identifier_is_url=True, headers=headers)
-                )
+                page = self._call(functools.partial(_query_more, next_url=next_url, headers=headers))
         except _Rejected as exc:
             # A refused query is a configuration problem (a pull field that does not exist): nothing to retry soon.
             raise TargetUnavailable(
@@ -487,7 +486,7 @@ class SalesforceConnector:
         csv_text = self._bulk_csv(chunk)
 
         def client(sf: Salesforce) -> _Bulk2Client:
-            handler = sf.bulk2
+            handler: Any = sf.bulk2  # an SFBulk2Handler (simple-salesforce types the attribute loosely)
             return _Bulk2Client(sobject, handler.bulk2_url, handler.headers, handler.session)
 
         job_id = str(self._call(lambda sf: client(sf).create_job(Operation.upsert, external_id_field=ext))["id"])
@@ -671,9 +670,7 @@ class SalesforceConnector:
             if not batch:
                 continue
             payload = {"allOrNone": False, "records": [body for _, body in batch]}
-            answer = self._call(
-                lambda sf, method=method, payload=payload: sf.restful("composite/sobjects", method=method, json=payload)
-            )
+            answer = self._call(functools.partial(_composite, method=method, payload=payload))
             answers = answer if isinstance(answer, list) else []
             for position, (index, _) in enumerate(batch):
                 item = answers[position] if position < len(answers) else None
@@ -860,3 +857,15 @@ def _parse_datetime(value: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def _describe(sf: Salesforce, *, sobject: str) -> Any:
+    return sf.restful(f"sobjects/{sobject}/describe")
+
+
+def _query_more(sf: Salesforce, *, next_url: str, headers: Mapping[str, str] | None) -> Any:
+    return sf.query_more(next_url, identifier_is_url=True, headers=headers)
+
+
+def _composite(sf: Salesforce, *, method: str, payload: Any) -> Any:
+    return sf.restful("composite/sobjects", method=method, json=payload)

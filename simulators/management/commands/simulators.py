@@ -38,7 +38,14 @@ class Command(BaseCommand):
                 client_id=sf_creds["client_id"],
                 client_secret=sf_creds["client_secret"],
             )
-            netsuite = NetSuiteSimulator(tls=tls, port=options["netsuite_port"], **ns_creds)
+            netsuite = NetSuiteSimulator(
+                tls=tls,
+                port=options["netsuite_port"],
+                consumer_key=ns_creds["consumer_key"],
+                consumer_secret=ns_creds["consumer_secret"],
+                token_id=ns_creds["token_id"],
+                token_secret=ns_creds["token_secret"],
+            )
         except OSError as exc:
             raise CommandError(f"cannot listen: {exc} (another `manage.py simulators` running?)") from exc
         salesforce.start()
