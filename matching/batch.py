@@ -20,7 +20,7 @@ the clustering keeps the hub's no-chaining rule and the result is applied to gol
    above auto-link, matching the cluster and not one member of it, and no second cluster above
    auto-link. Anything less clear becomes a review candidate. A pair a steward rejected is never
    merged or proposed, also not through another record of the cluster.
-3. **Apply** (`apply_plan`): merges in bulk transactions (`mdm.merges.golden_records_merge_many`:
+3. **Apply** (`merge_plan_apply`): merges in bulk transactions (`mdm.merges.golden_records_merge_many`:
    the older record keeps its golden ID, the retired ID resolves to it), candidates for stewards,
    each with the explanation of its best pair. A merge the database refuses by then (a steward
    merged one of the records meanwhile) becomes a review candidate.
@@ -668,8 +668,8 @@ def _propose(
     return len(rows)
 
 
-def apply_plan(
-    context: MatchContext, plan: Plan, *, on_progress: Any = None, table: ProfileTable | None = None
+def merge_plan_apply(
+    *, context: MatchContext, plan: Plan, on_progress: Any = None, table: ProfileTable | None = None
 ) -> BatchStats:
     """Merge and queue as planned, APPLY_BATCH merges per transaction; refused merges go to review. `table`, the
     run's profiles, spares reading the explained pairs again (a profile it lacks is read from the database)."""
@@ -737,7 +737,7 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
     """Score, plan and (unless apply is False) apply one chunk on its own: a Celery worker's share of a run."""
     scores = score_chunk(context, golden_pks)
     plan = plan_merges(context, scores, compare=compare_by_scoring(context))
-    stats = apply_plan(context, plan) if apply else planned(plan)
+    stats = merge_plan_apply(context=context, plan=plan) if apply else planned(plan)
     stats.goldens, stats.compared_pairs, stats.skipped_rejected = (
         scores.goldens,
         scores.compared_pairs,
@@ -747,7 +747,7 @@ def match_chunk(context: MatchContext, golden_pks: Sequence[int], *, apply: bool
 
 
 def planned(plan: Plan) -> BatchStats:
-    """A dry run's figures: what apply_plan would do if nothing changed meanwhile."""
+    """A dry run's figures: what merge_plan_apply would do if nothing changed meanwhile."""
     return BatchStats(merged=len(plan.merges), proposed=len({frozenset((c, y)) for c, y, _ in plan.proposals}))
 
 

@@ -13,7 +13,8 @@ from mdm.history import bulk_create_tracked
 from mdm.models import GoldenRecord, SourceRecord
 
 
-def record_decisions(
+def match_decisions_record(
+    *,
     context: MatchContext,
     records: Sequence[SourceRecord],
     decisions: Sequence[LinkDecision],

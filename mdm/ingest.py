@@ -27,7 +27,7 @@ from matching.engine import (
 )
 from matching.features import blocking_keys, features
 from matching.models import MatchOutcome
-from matching.recording import record_decisions
+from matching.recording import match_decisions_record
 from mdm.canonical import payload_hash, standardise
 from mdm.context import acting
 from mdm.contracts import FieldError, validate_record
@@ -321,7 +321,12 @@ def _apply_wave(
     match_profiles_replace(
         touched, [decision.features for decision in decisions] + changed_features, new=len(new_records)
     )
-    record_decisions(context, new_records, decisions, {golden.pk: golden for golden in new_goldens.values()})
+    match_decisions_record(
+        context=context,
+        records=new_records,
+        decisions=decisions,
+        new_goldens={golden.pk: golden for golden in new_goldens.values()},
+    )
     created_goldens = {golden.pk for golden in new_goldens.values()}
     new_golden_sources: dict[int, list[SourceView]] = {pk: [] for pk in created_goldens}
     for record in new_records:

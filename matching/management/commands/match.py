@@ -20,10 +20,10 @@ from matching.batch import (
     BatchStats,
     ChunkScores,
     Plan,
-    apply_plan,
     compare_by_scoring,
     golden_pk_chunks,
     key_matrix,
+    merge_plan_apply,
     plan_merges,
     planned,
     score_table,
@@ -77,7 +77,7 @@ def _score_blocks(entity_type: str, blocks: list[tuple[int, int]]) -> ChunkScore
 def _apply_part(entity_type: str, plan: Plan, correlation_id: str) -> BatchStats:
     """Step 3 for one independent part of the plan in a worker process."""
     with correlation(correlation_id):
-        return apply_plan(_context(entity_type), plan, table=_TABLE)
+        return merge_plan_apply(context=_context(entity_type), plan=plan, table=_TABLE)
 
 
 class Command(BaseCommand):
@@ -189,7 +189,7 @@ class Command(BaseCommand):
         elif apply:
             bar = tqdm(total=len(plan.merges), unit="merge", desc="apply", file=self.stderr, disable=None)
             with correlation():
-                total = apply_plan(context, plan, on_progress=bar.update, table=table)
+                total = merge_plan_apply(context=context, plan=plan, on_progress=bar.update, table=table)
             bar.close()
         else:
             total = planned(plan)
