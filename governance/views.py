@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from governance import services
-from governance.audit import masked_diff
+from governance.audit import audit_trail, csv_lines, golden_timeline, masked_diff, parse_range
 from governance.models import ChangeKind, ChangeRequest, ChangeStatus
-from governance.selectors import candidate_queue, change_requests
+from governance.selectors import candidate_queue, change_requests, dashboard_figures
 from matching.models import CandidateStatus, MatchCandidate
 from mdm.golden import golden_values_preview, source_views
 from mdm.masking import MASKED, UNMASKED_PERMISSION, masked_explanation, masked_values
@@ -36,6 +36,8 @@ from mdm.models import (
     OwnershipRule,
 )
 from mdm.models.rules import Fallback
+from mdm.publishing.selectors import publish_status
+from mdm.selectors import entity_as_of, survivor_of
 from mdm.survivorship import SURVIVING_ATTRIBUTES
 
 PAGE_SIZE = 50
@@ -354,8 +356,6 @@ def changes(request: StewardRequest) -> HttpResponse:
 def audit_export(request: StewardRequest) -> HttpResponseBase:
     """The audit trail of a date range as CSV, streamed (GET ?from=YYYY-MM-DD&to=YYYY-MM-DD)."""
 
-    from governance.audit import audit_trail, csv_lines, parse_range
-
     try:
         start, end = parse_range(request.GET.get("from", ""), request.GET.get("to", ""))
     except ValueError as exc:
@@ -373,10 +373,6 @@ def audit_export(request: StewardRequest) -> HttpResponseBase:
 def golden(request: StewardRequest, golden_id: str) -> HttpResponse:
     """A golden record's page: its values (as of a date, if asked), steward overrides (clear one with a reason),
     sources, and the timeline of every change."""
-    from governance.audit import golden_timeline
-    from mdm.publishing.selectors import publish_status
-    from mdm.selectors import entity_as_of, survivor_of
-
     record = get_object_or_404(GoldenRecord, golden_id=golden_id)
     if request.method == "POST":
         attribute = request.POST.get("attribute", "")
@@ -583,8 +579,6 @@ def _bars(values: list[int], height: int = 120) -> list[int]:
 def dashboard(request: StewardRequest) -> HttpResponse:
     """Open work against the SLA, the matcher's outcomes per day, the score histogram, the outbox backlog."""
     from django.conf import settings
-
-    from governance.selectors import dashboard_figures
 
     entity_type = request.GET.get("entity_type") or None
     if entity_type is not None and entity_type not in EntityType.values:

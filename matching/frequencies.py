@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 
 from matching.features import Features
+from matching.models import MatchProfile, TermFrequency
 
 if TYPE_CHECKING:
     from matching.comparisons import Pairs
@@ -202,8 +203,6 @@ def frequencies_forget() -> None:
 def _typical(kind: str, term: str) -> float:
     """The geometric mean of the counts over the records whose value another record shares: what a value agreed on
     usually counts (PAIR when no value is shared)."""
-    from matching.models import TermFrequency
-
     now = time.monotonic()
     cached = _TYPICAL.get((kind, term))
     if cached is not None and cached[0] > now:
@@ -225,8 +224,6 @@ def _typical(kind: str, term: str) -> float:
 def frequencies_for(records: Sequence[Features]) -> Frequencies:
     """The counts of these records' term values (one query), each value counting these records too (they are
     about to be stored, and a record being matched carries its own value)."""
-    from matching.models import TermFrequency
-
     batch = Counter(term for found in records for term in terms_of(found))
     frequencies = Frequencies()
     if not batch:
@@ -252,8 +249,6 @@ def frequencies_for(records: Sequence[Features]) -> Frequencies:
 def frequencies_all(entity_type: str) -> Frequencies:
     """Every value of an entity type's kinds that more than one record carries, with the typical counts: for a
     batch run over the whole entity type."""
-    from matching.models import TermFrequency
-
     frequencies = Frequencies()
     kinds = KINDS_OF_ENTITY_TYPE.get(entity_type, ())
     rows = TermFrequency.objects.filter(kind__in=kinds, count__gte=PAIR).values_list("kind", "term", "value", "count")
@@ -290,8 +285,6 @@ def frequencies_count(*, added: Iterable[Features] = (), removed: Iterable[Featu
     """Count the term values of match forms stored (`added`) and no longer stored (`removed`, a form replaced): one
     upsert per UPSERT_ROWS values, in a fixed order so concurrent ingests lock rows alike. Returns the values
     changed."""
-    from matching.models import TermFrequency
-
     deltas: Counter[tuple[str, str, str]] = Counter()
     for found in added:
         deltas.update(terms_of(found))
@@ -317,8 +310,6 @@ def frequencies_count(*, added: Iterable[Features] = (), removed: Iterable[Featu
 def frequencies_rebuild(entity_type: str) -> int:
     """Recount an entity type's term values from its stored match forms (repairing any drift: profiles deleted
     with their source records are not subtracted). Returns the distinct values counted."""
-    from matching.models import MatchProfile, TermFrequency
-
     counts: Counter[tuple[str, str, str]] = Counter()
     profiles = MatchProfile.objects.filter(entity_type=entity_type).values_list("features", flat=True)
     for found in profiles.iterator(chunk_size=5000):
@@ -335,8 +326,6 @@ def frequencies_rebuild(entity_type: str) -> int:
 
 def frequency_summary(entity_type: str) -> Mapping[str, Any]:
     """Per kind and term: the values counted, how many are shared, the typical count and the commonest values."""
-    from matching.models import TermFrequency
-
     summary: dict[str, Any] = {}
     for kind in KINDS_OF_ENTITY_TYPE.get(entity_type, ()):
         for term in TERMS[kind]:

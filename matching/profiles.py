@@ -21,6 +21,7 @@ import pandas as pd
 from django.db import connection
 
 from matching.features import FIELDS, LIST_FIELDS, Features
+from matching.models import BlockingKey, MatchProfile
 from mdm.models import GoldenStatus
 
 KINDS = ("organisation", "person", "product")
@@ -237,8 +238,6 @@ class ProfileTable:
 
 def _profile_rows(entity_type: str, golden_pks: Sequence[int] | None) -> Iterator[tuple[int, int, Features]]:
     """(golden pk, source pk, match form) of the active golden records' members, by golden then source record."""
-    from matching.models import MatchProfile
-
     queryset = MatchProfile.objects.filter(entity_type=entity_type, golden__status=GoldenStatus.ACTIVE)
     if golden_pks is not None:
         queryset = queryset.filter(golden_id__in=list(golden_pks))
@@ -302,8 +301,6 @@ def _read_columns(entity_type: str) -> pd.DataFrame:
 
 def stored_keys(entity_type: str, golden_pks: Sequence[int] | None) -> tuple[Sequence[str], Sequence[int]]:
     """The blocking keys stored for these golden records (all of the entity type when None), as (keys, golden pks)."""
-    from matching.models import BlockingKey
-
     queryset = BlockingKey.objects.filter(entity_type=entity_type)
     if golden_pks is not None:
         queryset = queryset.filter(golden_id__in=list(golden_pks))

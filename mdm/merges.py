@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from mdm.context import acting, current_correlation_id
 from mdm.golden import golden_record_touch, golden_records_recompute, golden_records_touch
+from mdm.hierarchies import check_edge
 from mdm.history import bulk_update_tracked, move_tracked
 from mdm.models import (
     CrossReference,
@@ -209,8 +210,6 @@ def _edges_moved(
 
 def _move_edges(merged_pk: int, survivor_pk: int) -> list[dict[str, Any]]:
     """Re-point the merged record's hierarchy edges to the survivor, each checked as a new edge would be."""
-    from mdm.hierarchies import check_edge
-
     moved: list[dict[str, Any]] = []
     # Lock the edges only: the golden records at their other ends are not locked here (the merge locks golden
     # records in key order, and a join-lock on them would step outside that order).

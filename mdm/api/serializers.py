@@ -10,6 +10,7 @@ from mdm.api.permissions import sees_unmasked
 from mdm.contracts.fields import StrictListField, Text
 from mdm.masking import masked_change, masked_record
 from mdm.models import Customer, EntityType, HierarchyEdge, Product, SourceRecord
+from mdm.selectors import history_diff
 
 
 def masks_for(context: dict[str, Any]) -> bool:
@@ -274,8 +275,6 @@ class HistoryEntrySerializer(serializers.Serializer):
         return row.history_user.get_username() if row.history_user else None
 
     def get_changes(self, row: Any) -> list[dict[str, Any]]:
-        from mdm.selectors import history_diff
-
         changes = history_diff(row)
         if masks_for(self.context):
             for change in changes:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from matching.selectors import decisions_of, open_candidates_of
 from mdm.api import serializers as s
 from mdm.api.base import HubAPIView
+from mdm.api.errors import error_body
 from mdm.api.matching_serializers import GoldenMatchesSerializer, MatchDecisionSerializer, OpenCandidateSerializer
 from mdm.api.permissions import ReadScope, WriteScope, sees_unmasked
 from mdm.filters import CustomerFilterSet, ProductFilterSet
@@ -29,7 +30,15 @@ from mdm.hierarchies import ancestors_of, children_of, descendants_of, parent_of
 from mdm.ingest import IngestError, ingest
 from mdm.masking import masked_explanation
 from mdm.models import ApiKey, GoldenRecord, GoldenStatus, HierarchyType, System
-from mdm.selectors import SourceKey, entity_as_of, entity_history, golden_customers, golden_products, resolve_keys
+from mdm.selectors import (
+    SourceKey,
+    entity_as_of,
+    entity_history,
+    golden_customers,
+    golden_products,
+    resolve_keys,
+    survivor_of,
+)
 
 
 class GoldenCursorPagination(CursorPagination):
@@ -87,8 +96,6 @@ class GoldenViewSet(viewsets.ReadOnlyModelViewSet, HubAPIView):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         golden = self._golden(kwargs["golden_id"])
         if golden.status == GoldenStatus.RETIRED and golden.merged_into_id:
-            from mdm.selectors import survivor_of
-
             survivor = survivor_of(golden)
             url_name = f"v1:{self.basename}-detail"
             location = request.build_absolute_uri(reverse(url_name, kwargs={"golden_id": survivor.golden_id}))
@@ -263,8 +270,6 @@ class IngestView(HubAPIView):
             return Response({"counts": result.counts, "outcomes": outcomes})
         outcome = outcomes[0]
         if outcome["status"] == "rejected":
-            from mdm.api.errors import error_body
-
             return Response(
                 error_body(400, "rejected", "the record was rejected", outcome["errors"]),
                 status=status.HTTP_400_BAD_REQUEST,

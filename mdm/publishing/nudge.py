@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.dispatch import receiver
 
+from mdm.publishing.tasks import relay
 from mdm.signals import outbox_written
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,6 @@ def relay_nudge_on_commit() -> None:
 
 
 def _send() -> None:
-    from mdm.publishing.tasks import relay
-
     app = relay.app  # the project's Celery app (config/celery.py), which the task is bound to
 
     folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in")

@@ -33,6 +33,7 @@ from matching.engine import MatchContext, match_context
 from matching.frequencies import Frequencies
 from matching.models import MatchProfile
 from matching.profiles import ProfileTable, profile_table
+from matching.tasks import match_golden_chunk
 from matching.training import match_model_train_if_due, training_summary
 from mdm.context import correlation
 from mdm.maintenance import vacuum_for_reads
@@ -136,8 +137,6 @@ class Command(BaseCommand):
                 entity_type, chunk_size=options["chunk_size"], touched_since=since, system=options["system"]
             )
         if options["celery"]:
-            from matching.tasks import match_golden_chunk
-
             with correlation():
                 for pks in chunks:
                     match_golden_chunk.delay(entity_type=entity_type, golden_pks=pks, apply=apply)
