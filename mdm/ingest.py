@@ -187,18 +187,54 @@ def _link_known_target_records(
 def _apply_wave(
     system: System, entity_type: str, wave: list[_Prepared], rules: dict[str, Any], *, defer_matching: bool = False
 ) -> list[RecordOutcome]:
-    now = timezone.now()
+    """One wave of a batch (no two records of one key): compare with what is stored, match the new records, store
+    them with their golden records, cross-references and match forms, recompute the golden records touched."""
+    existing = _stored_versions(system, entity_type, wave)
+    fresh, changed, outcomes = _sort_wave(wave, existing)
+    matched = deferred_decisions if defer_matching else match_new_records
+    context, decisions = matched(entity_type, [item.standardised for item in fresh])
+    _link_known_target_records(system, entity_type, fresh, decisions)
+    new_goldens = _new_golden_records(entity_type, decisions)
+    new_records, created = _new_source_records(system, entity_type, fresh, decisions, new_goldens)
+    outcomes += created
+    _store_source_records(system, entity_type, new_records, [record for _, record in changed])
+    _store_match_forms(entity_type, new_records, changed, decisions)
+    match_decisions_record(
+        context=context,
+        records=new_records,
+        decisions=decisions,
+        new_goldens={golden.pk: golden for golden in new_goldens.values()},
+    )
+    _recompute_touched(system, entity_type, new_records, changed, new_goldens, rules)
+    refused = hierarchy_links_from_sources(
+        system=system, entity_type=entity_type, created=new_records, changed=[record for _, record in changed]
+    )
+    _note_refused_parents(outcomes, refused)
+    return outcomes
+
+
+def _stored_versions(system: System, entity_type: str, wave: list[_Prepared]) -> dict[str, SourceRecord]:
+    """The wave's source records already stored, locked (with advisory locks on their keys, so concurrent batches
+    holding the same record or the same match keys wait for each other)."""
     _lock_keys(
         [f"src:{system.pk}:{entity_type}:{item.source_id}" for item in wave]
         + [key for item in wave for key in item.keys]
     )
-    existing = {
+    return {
         record.source_id: record
         for record in SourceRecord.objects.select_for_update(of=("self",))
         .select_related("golden")
         .filter(system=system, entity_type=entity_type, source_id__in=[item.source_id for item in wave])
         .order_by("pk")
     }
+
+
+def _sort_wave(
+    wave: list[_Prepared], existing: dict[str, SourceRecord]
+) -> tuple[list[_Prepared], list[tuple[_Prepared, SourceRecord]], list[RecordOutcome]]:
+    """New records, changed records (updated in memory, saved later), and the outcomes of the changed and the
+    unchanged (identical, or older than the stored version)."""
+    now = timezone.now()
     outcomes: list[RecordOutcome] = []
     fresh: list[_Prepared] = []
     changed: list[tuple[_Prepared, SourceRecord]] = []
@@ -234,23 +270,34 @@ def _apply_wave(
         record.updated_at = now
         changed.append((item, record))
         outcomes.append(RecordOutcome(item.index, item.source_id, UPDATED, record.golden.golden_id, issues=item.issues))
+    return fresh, changed, outcomes
 
-    values = [item.standardised for item in fresh]
-    matched = deferred_decisions if defer_matching else match_new_records
-    context, decisions = matched(entity_type, values)
-    _link_known_target_records(system, entity_type, fresh, decisions)
+
+def _new_golden_records(entity_type: str, decisions: Sequence[LinkDecision]) -> dict[int, GoldenRecord]:
+    """A golden record for each group of new records that joins none: by group."""
     new_goldens: dict[int, GoldenRecord] = {}
     for decision in decisions:
         if decision.golden_pk is None and decision.group not in new_goldens:
             new_goldens[decision.group] = GoldenRecord(golden_id=new_golden_id(entity_type), entity_type=entity_type)
     bulk_create_tracked(list(new_goldens.values()), GoldenRecord)
+    return new_goldens
+
+
+def _new_source_records(
+    system: System,
+    entity_type: str,
+    fresh: list[_Prepared],
+    decisions: Sequence[LinkDecision],
+    new_goldens: dict[int, GoldenRecord],
+) -> tuple[list[SourceRecord], list[RecordOutcome]]:
+    """The new source records on the golden records their decisions chose (not saved yet), and their outcomes."""
     linked_golden_ids = dict(
         GoldenRecord.objects.filter(pk__in={d.golden_pk for d in decisions if d.golden_pk}).values_list(
             "pk", "golden_id"
         )
     )
-
     new_records: list[SourceRecord] = []
+    outcomes: list[RecordOutcome] = []
     for item, decision in zip(fresh, decisions, strict=True):
         golden_pk = decision.golden_pk or new_goldens[decision.group].pk
         golden_id = linked_golden_ids.get(golden_pk) or new_goldens[decision.group].golden_id
@@ -280,9 +327,16 @@ def _apply_wave(
                 match=decision.outcome,
             )
         )
+    return new_records, outcomes
+
+
+def _store_source_records(
+    system: System, entity_type: str, new_records: list[SourceRecord], changed: list[SourceRecord]
+) -> None:
+    """Save the new source records with their cross-references, and the changed ones, with history."""
     bulk_create_tracked(new_records, SourceRecord)
     bulk_update_tracked(
-        [record for _, record in changed],
+        changed,
         SourceRecord,
         [
             "payload",
@@ -309,9 +363,18 @@ def _apply_wave(
         ],
         CrossReference,
     )
+
+
+def _store_match_forms(
+    entity_type: str,
+    new_records: list[SourceRecord],
+    changed: list[tuple[_Prepared, SourceRecord]],
+    decisions: Sequence[LinkDecision],
+) -> None:
+    """The match forms and blocking keys of the new records (from their decisions) and of the changed ones. A
+    changed record stays on its golden record: re-matching an update is `manage.py match`'s job, so a steward's
+    merge is never undone by a later edit."""
     touched = new_records + [record for _, record in changed]
-    # A changed record's match form and keys are refreshed; it stays on its golden record (re-matching an
-    # update is `manage.py match`'s job, so a steward's merge is never undone by a later edit).
     changed_features = [features(entity_type, item.standardised) for item, _ in changed]
     blocking_keys_replace(
         touched,
@@ -321,12 +384,18 @@ def _apply_wave(
     match_profiles_replace(
         touched, [decision.features for decision in decisions] + changed_features, new=len(new_records)
     )
-    match_decisions_record(
-        context=context,
-        records=new_records,
-        decisions=decisions,
-        new_goldens={golden.pk: golden for golden in new_goldens.values()},
-    )
+
+
+def _recompute_touched(
+    system: System,
+    entity_type: str,
+    new_records: list[SourceRecord],
+    changed: list[tuple[_Prepared, SourceRecord]],
+    new_goldens: dict[int, GoldenRecord],
+    rules: dict[str, Any],
+) -> None:
+    """Survivorship for every golden record the wave touched; a golden record made here is built from the records
+    in hand instead of being read back."""
     created_goldens = {golden.pk for golden in new_goldens.values()}
     new_golden_sources: dict[int, list[SourceView]] = {pk: [] for pk in created_goldens}
     for record in new_records:
@@ -336,13 +405,14 @@ def _apply_wave(
             new_golden_sources[record.golden_id].append(view)
     golden_records_recompute(
         entity_type=entity_type,
-        golden_pks={record.golden_id for record in touched},
+        golden_pks={record.golden_id for record in [*new_records, *(record for _, record in changed)]},
         rules=rules,
         new_golden_sources=new_golden_sources,
     )
-    refused = hierarchy_links_from_sources(
-        system=system, entity_type=entity_type, created=new_records, changed=[record for _, record in changed]
-    )
+
+
+def _note_refused_parents(outcomes: list[RecordOutcome], refused: Sequence[tuple[SourceRecord, Any]]) -> None:
+    """A parent link the hierarchy refused is an issue of the record that named it (the record itself is stored)."""
     by_source_id = {outcome.source_id: outcome for outcome in outcomes}
     for record, errors in refused:
         outcome = by_source_id.get(record.source_id)
@@ -352,7 +422,6 @@ def _apply_wave(
                 *outcome.issues,
                 {"field": "parent_source_id", "code": "parent_refused", "message": message},
             ]
-    return outcomes
 
 
 def _is_retryable(exc: DatabaseError) -> bool:
