@@ -24,7 +24,7 @@ import secrets
 import statistics
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -313,21 +313,49 @@ def _known_target_ids(target: Target, golden_pks: list[int]) -> dict[int, str]:
     return dict(rows)
 
 
+@dataclass
+class _Batch:
+    """What one batch's delivery learns as it goes: the run it records, the deliveries to write back, the records
+    prepared for sending (by golden pk: the record, its payload hash, its mapping), the connector's results, and
+    whether the target went out (an outage) or failed as a whole (a transient error)."""
+
+    run: DeliveryRun
+    updates: list[Delivery] = field(default_factory=list)
+    outbound: dict[str, list[OutboundRecord]] = field(default_factory=dict)
+    prepared: dict[int, tuple[OutboundRecord, str, FieldMapping]] = field(default_factory=dict)
+    results: dict[str, DeliveryResult] = field(default_factory=dict)
+    outage: TargetUnavailable | None = None
+    transient: TransientError | None = None
+    latencies: list[float] = field(default_factory=list)
+    newly_delivered: list[int] = field(default_factory=list)
+    held_back: int = 0  # records the target did not take because it went out: they stay due
+
+
 def _deliver_batch(
     target: Target, connector: Any, mappings: dict[str, FieldMapping], batch: list[Delivery], summary: DeliverySummary
 ) -> bool:
     """One batch: build payloads, send what changed, write results. False when the target must stop now."""
     started = timezone.now()
+    state = _Batch(DeliveryRun(target=target, started_at=started, finished_at=started, records=len(batch)))
+    _prepare(target, mappings, batch, summary, state)
+    _send(connector, state)
+    _take_results(target, batch, state)
+    _write_results(target, state.updates, state.newly_delivered)
+    _close_run(target, state, summary)
+    return state.outage is None
+
+
+def _prepare(
+    target: Target, mappings: dict[str, FieldMapping], batch: list[Delivery], summary: DeliverySummary, state: _Batch
+) -> None:
+    """Each delivery's payload by the target's mapping; what needs no sending (no mapping, not subscribed, unchanged
+    since delivered, rejected before with the same payload) is settled here."""
     goldens = [d.golden for d in batch]
     values = golden_values(goldens)
     parents = _parents(goldens, target)
     target_ids = _known_target_ids(target, [g.pk for g in goldens])
     parent_target_ids = _known_target_ids(target, [pk for pk, _ in parents.values()])
-    outbound: dict[str, list[OutboundRecord]] = {}
-    prepared: dict[int, tuple[OutboundRecord, str, FieldMapping]] = {}
-    updates: list[Delivery] = []
-    run = DeliveryRun(target=target, started_at=started, finished_at=started, records=len(batch))
-    latencies: list[float] = []
+    run = state.run
     for delivery in batch:
         golden = delivery.golden
         mapping = mappings.get(golden.entity_type)
@@ -336,14 +364,14 @@ def _deliver_batch(
         if mapping is None:
             _reject(delivery, Failure(FailureKind.BUSINESS, "NO_MAPPING", f"no field mapping for {golden.entity_type}"))
             run.business += 1
-            updates.append(delivery)
+            state.updates.append(delivery)
             continue
         if (retired and delivery.delivered_version is None) or (
             not retired and not subscribed(target.subscription or {}, golden_values_)
         ):
             delivery.state, delivery.next_attempt_at = DeliveryState.SKIPPED, None
             summary.skipped += 1
-            updates.append(delivery)
+            state.updates.append(delivery)
             continue
         fields = apply_mapping(mapping.fields, golden_values_)
         related = apply_mapping(mapping.related or {}, golden_values_)
@@ -352,13 +380,13 @@ def _deliver_batch(
         if delivery.delivered_version is not None and digest == delivery.delivered_hash:
             _mark_delivered(delivery, golden.version, digest, fields, parent_golden_id, mapping, None)
             run.unchanged += 1
-            updates.append(delivery)
+            state.updates.append(delivery)
             continue
         if delivery.error_kind == FailureKind.BUSINESS and digest == delivery.attempted_hash:
             # Rejected before with exactly this payload: only a change of the data or the mapping helps.
             delivery.state, delivery.next_attempt_at = DeliveryState.REJECTED, None
             run.business += 1
-            updates.append(delivery)
+            state.updates.append(delivery)
             continue
         record = OutboundRecord(
             golden_id=golden.golden_id,
@@ -371,37 +399,41 @@ def _deliver_batch(
             target_id=target_ids.get(golden.pk) if delivery.delivered_version is None else None,
             related=related,
         )
-        outbound.setdefault(golden.entity_type, []).append(record)
-        prepared[golden.pk] = (record, digest, mapping)
+        state.outbound.setdefault(golden.entity_type, []).append(record)
+        state.prepared[golden.pk] = (record, digest, mapping)
 
-    results: dict[str, DeliveryResult] = {}
-    outage: TargetUnavailable | None = None
-    transient: TransientError | None = None
-    for entity_type, records in outbound.items():
+
+def _send(connector: Any, state: _Batch) -> None:
+    """Hand the prepared records to the connector, parents before children; an outage stops the batch, a transient
+    error fails the records of its call."""
+    for entity_type, records in state.outbound.items():
         ordered = _depth_order(records)
         try:
             for result in connector.deliver(entity_type, ordered):
-                results[result.golden_id] = result
+                state.results[result.golden_id] = result
         except TargetUnavailable as exc:
-            outage = exc
+            state.outage = exc
             break
         except TransientError as exc:
-            transient = exc
+            state.transient = exc
             for record in ordered:
-                results[record.golden_id] = DeliveryResult(
+                state.results[record.golden_id] = DeliveryResult(
                     record.golden_id, False, failure=Failure(FailureKind.TECHNICAL, exc.code, exc.message)
                 )
 
+
+def _take_results(target: Target, batch: list[Delivery], state: _Batch) -> None:
+    """Each sent record's result on its delivery: delivered, rejected (business), retried or buried (technical), or
+    held back (the target went out before its turn)."""
     finished = timezone.now()
-    newly_delivered: list[int] = []
-    held_back = 0  # records the target did not take because it went out: they stay due
+    run = state.run
     for delivery in batch:
-        if delivery.golden_id not in prepared:
+        if delivery.golden_id not in state.prepared:
             continue
-        record, digest, mapping = prepared[delivery.golden_id]
-        result = results.get(record.golden_id)
+        record, digest, mapping = state.prepared[delivery.golden_id]
+        result = state.results.get(record.golden_id)
         if result is None:  # not sent: the target went out before its turn
-            held_back += 1
+            state.held_back += 1
             continue
         if result.ok:
             first_time = delivery.delivered_version is None
@@ -411,14 +443,14 @@ def _deliver_batch(
             )
             run.delivered += 1
             if latency is not None:
-                latencies.append(latency)
+                state.latencies.append(latency)
             if first_time:
-                newly_delivered.append(delivery.golden_id)
+                state.newly_delivered.append(delivery.golden_id)
         elif result.failure is not None and result.failure.kind == FailureKind.OUTAGE:
-            outage = outage or TargetUnavailable(
+            state.outage = state.outage or TargetUnavailable(
                 result.failure.message, code=result.failure.code, resume_after=result.failure.resume_after or 300.0
             )
-            held_back += 1
+            state.held_back += 1
             continue
         elif result.failure is not None and result.failure.kind == FailureKind.BUSINESS:
             delivery.attempted_hash = digest
@@ -432,32 +464,36 @@ def _deliver_batch(
             else:
                 run.technical += 1
         delivery.updated_at = finished
-        updates.append(delivery)
+        state.updates.append(delivery)
 
-    _write_results(target, updates, newly_delivered)
-    if latencies:
-        run.latency_p50 = statistics.median(latencies)
-        run.latency_max = max(latencies)
-        run.latency_sum = sum(latencies)
-        run.latency_buckets = _buckets(latencies)
+
+def _close_run(target: Target, state: _Batch, summary: DeliverySummary) -> None:
+    """Record the run (counts, latencies), and pause the target after an outage or too many failed batches in a
+    row; a batch the target answered resets that count."""
+    run = state.run
+    if state.latencies:
+        run.latency_p50 = statistics.median(state.latencies)
+        run.latency_max = max(state.latencies)
+        run.latency_sum = sum(state.latencies)
+        run.latency_buckets = _buckets(state.latencies)
     run.finished_at = timezone.now()
-    if outage is not None:
-        summary.outage = f"{outage.code}: {outage.message}"
-        run.outage = held_back
+    if state.outage is not None:
+        summary.outage = f"{state.outage.code}: {state.outage.message}"
+        run.outage = state.held_back
         run.note = summary.outage
-        target_pause(target=target, seconds=outage.resume_after, reason=summary.outage)
-    if transient is not None:
+        target_pause(target=target, seconds=state.outage.resume_after, reason=summary.outage)
+    if state.transient is not None:
+        transient = state.transient
         Target.objects.filter(pk=target.pk).update(consecutive_failures=F("consecutive_failures") + 1)
         failures = Target.objects.values_list("consecutive_failures", flat=True).get(pk=target.pk)
         if failures >= OUTAGE_AFTER_TRANSIENT_BATCHES:
             seconds = min(60.0 * 2 ** (failures - OUTAGE_AFTER_TRANSIENT_BATCHES), 3600.0)
             target_pause(target=target, seconds=seconds, reason=f"{failures} failed batches in a row: {transient.code}")
-            outage = outage or TargetUnavailable(transient.message, code=transient.code)
-    elif results:
+            state.outage = state.outage or TargetUnavailable(transient.message, code=transient.code)
+    elif state.results:
         Target.objects.filter(pk=target.pk, consecutive_failures__gt=0).update(consecutive_failures=0)
     DeliveryRun.objects.bulk_create([run])
     summary.add(run)
-    return outage is None
 
 
 def _buckets(latencies: list[float]) -> dict[str, int]:
