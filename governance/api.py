@@ -19,10 +19,11 @@ from rest_framework.response import Response
 
 from governance import services
 from governance.audit import masked_diff
+from governance.filters import CandidateFilterSet, ChangeRequestFilterSet, MergeFilterSet
 from governance.models import ChangeKind, ChangeRequest
-from governance.selectors import candidate_queue, change_requests
+from governance.selectors import candidate_queue, change_requests, filtered
 from matching.models import MatchCandidate
-from mdm.api.base import HubAPIView
+from mdm.api.base import HubAPIView, filter_parameters
 from mdm.api.permissions import acting_person
 from mdm.masking import UNMASKED_PERMISSION, masked_explanation
 from mdm.models import EntityType, GoldenMerge
@@ -205,7 +206,7 @@ class CandidateListView(StewardView):
     `max_probability`, `system` (a source system of either record), `assigned_to` (a username, `me`, `none`),
     `ordering` (`-probability` default, `created_at` for oldest first)."""
 
-    @extend_schema(responses=CandidateSerializer(many=True))
+    @extend_schema(parameters=filter_parameters(CandidateFilterSet), responses=CandidateSerializer(many=True))
     def get(self, request: Request) -> Response:
         try:
             queryset = candidate_queue(request.query_params, steward=self.actor())
@@ -292,13 +293,15 @@ class CandidateBulkView(StewardView):
 class MergeListView(StewardView):
     """Merges, newest first; `?golden_id=` those a golden record took part in. POST merges two golden records."""
 
-    @extend_schema(responses=MergeSerializer(many=True))
+    @extend_schema(parameters=filter_parameters(MergeFilterSet), responses=MergeSerializer(many=True))
     def get(self, request: Request) -> Response:
         queryset: QuerySet[GoldenMerge] = GoldenMerge.objects.select_related(
             "survivor", "merged", "actor", "undone_by"
         ).order_by("-pk")
-        if golden_id := request.query_params.get("golden_id"):
-            queryset = queryset.filter(survivor__golden_id=golden_id) | queryset.filter(merged__golden_id=golden_id)
+        try:
+            queryset = filtered(MergeFilterSet, request.query_params, queryset)
+        except ValueError as exc:
+            raise _bad_filter(exc) from exc
         paginator = StewardPagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(MergeSerializer(page, many=True).data)
@@ -446,7 +449,7 @@ class ChangeListView(StewardView):
     """Change requests, newest first (`?status=pending`, `?kind=`, `?golden_id=`); POST proposes one: an edit of
     golden attributes, a hierarchy edge to add or end, or an ownership rule's new systems and fallback."""
 
-    @extend_schema(responses=ChangeRequestSerializer(many=True))
+    @extend_schema(parameters=filter_parameters(ChangeRequestFilterSet), responses=ChangeRequestSerializer(many=True))
     def get(self, request: Request) -> Response:
         try:
             queryset = change_requests(request.query_params)

@@ -2,64 +2,27 @@
 
 import datetime
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Count, F, FloatField, Min, Q, QuerySet, Value
+from django.db.models import Count, F, FloatField, Min, QuerySet, Value
 from django.db.models.functions import Floor, Least, TruncDate
 from django.utils import timezone
 
-from governance.models import ChangeKind, ChangeRequest, ChangeStatus
+from governance.filters import CandidateFilterSet, ChangeRequestFilterSet
+from governance.models import ChangeRequest, ChangeStatus
 from matching.models import CandidateStatus, MatchCandidate, MatchDecision
-from mdm.models import EntityType, OutboxEvent, OutboxStatus
+from mdm.filters import filtered
+from mdm.models import OutboxEvent, OutboxStatus
 from mdm.publishing.selectors import backlog
-
-ORDERINGS = {"-probability": ("-probability", "created_at"), "created_at": ("created_at", "-probability")}
-
-
-def _probability(params: Mapping[str, str], name: str) -> float | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}: '{raw}' is not a number") from None
-    if not 0 <= value <= 1:
-        raise ValueError(f"{name}: must be between 0 and 1")
-    return value
 
 
 def candidate_queue(params: Mapping[str, str], *, steward: User) -> QuerySet[MatchCandidate]:
-    """Review candidates by the queue's filters; raises ValueError("field: message") on a bad filter."""
-    status = params.get("status") or CandidateStatus.OPEN
-    if status not in CandidateStatus.values:
-        raise ValueError(f"status: one of {', '.join(CandidateStatus.values)}")
-    queryset = MatchCandidate.objects.filter(status=status)
-    if entity_type := params.get("entity_type"):
-        if entity_type not in EntityType.values:
-            raise ValueError(f"entity_type: one of {', '.join(EntityType.values)}")
-        queryset = queryset.filter(entity_type=entity_type)
-    if (low := _probability(params, "min_probability")) is not None:
-        queryset = queryset.filter(probability__gte=low)
-    if (high := _probability(params, "max_probability")) is not None:
-        queryset = queryset.filter(probability__lte=high)
-    if system := params.get("system"):
-        queryset = queryset.filter(
-            Q(golden__source_records__system__code=system) | Q(candidate__source_records__system__code=system)
-        ).distinct()
-    if assigned := params.get("assigned_to"):
-        if assigned == "none":
-            queryset = queryset.filter(assignment__isnull=True)
-        else:
-            username = steward.get_username() if assigned == "me" else assigned
-            queryset = queryset.filter(assignment__steward__username=username)
-    ordering = params.get("ordering") or "-probability"
-    if ordering not in ORDERINGS:
-        raise ValueError(f"ordering: one of {', '.join(ORDERINGS)}")
-    return queryset.select_related("golden", "candidate", "decided_by", "assignment__steward").order_by(
-        *ORDERINGS[ordering], "pk"
-    )
+    """Review candidates by the queue's filters (governance.filters.CandidateFilterSet); raises
+    ValueError("field: message") on a bad filter."""
+    request = SimpleNamespace(user=steward)
+    return filtered(CandidateFilterSet, params, MatchCandidate.objects.all(), request=request)
 
 
 def change_requests(params: Mapping[str, str]) -> QuerySet[ChangeRequest]:
@@ -67,14 +30,7 @@ def change_requests(params: Mapping[str, str]) -> QuerySet[ChangeRequest]:
     queryset = ChangeRequest.objects.select_related(
         "golden", "survivor", "hierarchy", "parent", "requested_by", "decided_by"
     ).order_by("-pk")
-    for name, choices in (("status", ChangeStatus.values), ("kind", ChangeKind.values)):
-        if value := params.get(name):
-            if value not in choices:
-                raise ValueError(f"{name}: one of {', '.join(choices)}")
-            queryset = queryset.filter(**{name: value})
-    if golden_id := params.get("golden_id"):
-        queryset = queryset.filter(golden__golden_id=golden_id)
-    return queryset
+    return filtered(ChangeRequestFilterSet, params, queryset)
 
 
 def _publishing_bars(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,4 +1,8 @@
-"""FilterSets for golden records, shared by the API lists (and the admin's filters)."""
+"""FilterSets for golden records, shared by the API lists (and the admin's filters), and `filtered`, which runs any
+FilterSet the same way for the API and the pages."""
+
+from collections.abc import Mapping
+from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
@@ -90,3 +94,25 @@ class ProductFilterSet(GoldenFilterMixin):
             | Q(sku__iexact=value)
             | Q(gtin=value.zfill(14))
         )
+
+
+def filtered(
+    filterset: type[django_filters.FilterSet], params: Mapping[str, Any], queryset: QuerySet, **kwargs: Any
+) -> Any:
+    """The queryset through a FilterSet; raises ValueError("field: message") on the first bad filter, in the words the
+    API has always used ("one of …", "'x' is not a number", "must be between 0 and 1")."""
+    found = filterset(data=params, queryset=queryset, **kwargs)
+    if not found.is_valid():
+        field, errors = next(iter(found.form.errors.as_data().items()))
+        error = errors[0]
+        form_field = found.form.fields[field]
+        if error.code == "invalid_choice":
+            message = f"one of {', '.join(str(value) for value, _ in form_field.choices if value)}"
+        elif error.code == "invalid":
+            message = f"'{params.get(field)}' is not a number"
+        elif error.code in ("min_value", "max_value"):
+            message = f"must be between {form_field.min_value} and {form_field.max_value}"
+        else:
+            message = " ".join(error.messages)
+        raise ValueError(f"{field}: {message}")
+    return found.qs

@@ -3,6 +3,9 @@ store's views so that every API (the store's, publishing's, matching's, the stew
 
 from typing import Any
 
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -25,3 +28,22 @@ class HubAPIView(APIView):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         reject_nul_query_params(request)
+
+
+def filter_parameters(filterset: type[django_filters.FilterSet]) -> list[OpenApiParameter]:
+    """A FilterSet's filters as OpenAPI query parameters: the schema lists exactly what the list accepts."""
+    parameters = []
+    for name, declared in filterset.base_filters.items():
+        choices = declared.extra.get("choices")
+        number = isinstance(declared, django_filters.NumberFilter)
+        parameters.append(
+            OpenApiParameter(
+                name,
+                OpenApiTypes.NUMBER if number else OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description=str(declared.extra.get("help_text") or declared.label or ""),
+                enum=[value for value, _ in choices] if choices else None,
+                many=isinstance(declared, django_filters.MultipleChoiceFilter) or None,
+            )
+        )
+    return parameters

@@ -10,9 +10,11 @@ from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from mdm.api.base import HubAPIView
+from mdm.api.base import HubAPIView, filter_parameters
 from mdm.api.permissions import ReadScope, acting_person
+from mdm.filters import filtered
 from mdm.models import Delivery, DeliveryState, GoldenRecord, Target
+from mdm.publishing.filters import DeliveryFilterSet
 from mdm.publishing.selectors import backlog, publish_status
 from mdm.publishing.services import PublishingError, deliveries_replay
 
@@ -96,24 +98,20 @@ class DeliveryListView(HubAPIView):
 
     permission_classes = [ReadScope]
 
-    @extend_schema(responses=DeliverySerializer(many=True))
+    @extend_schema(parameters=filter_parameters(DeliveryFilterSet), responses=DeliverySerializer(many=True))
     def get(self, request: Request) -> Response:
         states = request.query_params.getlist("state")
         unknown = sorted(set(states) - set(DeliveryState.values))
         if unknown:
             raise exceptions.ValidationError({"state": [f"unknown state '{s}'" for s in unknown]})
-        queryset = Delivery.objects.select_related("golden", "target")
-        if states:
-            queryset = queryset.filter(state__in=states)
-        if request.query_params.get("target"):
-            queryset = queryset.filter(target__code=request.query_params["target"])
         exceptions_only = bool(states) and set(states) <= {DeliveryState.REJECTED, DeliveryState.DEAD}
         ordering = ("-error_at", "-id") if exceptions_only else ("-updated_at", "-id")
-        queryset = queryset.order_by(*ordering)
-        if request.query_params.get("error_kind"):
-            queryset = queryset.filter(error_kind=request.query_params["error_kind"])
-        if request.query_params.get("golden_id"):
-            queryset = queryset.filter(golden__golden_id=request.query_params["golden_id"])
+        queryset = Delivery.objects.select_related("golden", "target").order_by(*ordering)
+        try:
+            queryset = filtered(DeliveryFilterSet, request.query_params, queryset)
+        except ValueError as exc:
+            field, _, message = str(exc).partition(":")
+            raise exceptions.ValidationError({field: [message.strip()]}) from exc
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(DeliverySerializer(page, many=True).data)
