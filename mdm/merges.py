@@ -110,68 +110,18 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: User) 
     if not requests:
         return outcome
     with transaction.atomic():
-        involved = sorted({pk for request in requests for pk in (request.survivor_pk, request.merged_pk)})
-        # Locks are always taken in primary-key order, so two merges never wait on each other in a circle.
-        locked = {
-            golden.pk: golden
-            for golden in GoldenRecord.objects.select_for_update().filter(pk__in=involved).order_by("pk")
-        }
-        with_edges = set(
-            HierarchyEdge.objects.filter(Q(parent_id__in=involved) | Q(child_id__in=involved)).values_list(
-                "parent_id", "child_id"
-            )
-        )
-        has_edges = {pk for edge in with_edges for pk in edge}
-        retired: set[int] = set()
-        grown: set[int] = set()
-        accepted: list[MergeRequest] = []
-        moved_edges: dict[int, list[dict[str, Any]]] = {}
-        for request in requests:
-            why = _refusal(request, locked, retired, grown)
-            if not why and request.merged_pk in has_edges:
-                why = _edges_moved(request, moved_edges, locked)
-            if why:
-                outcome.refused.append((request, why))
-                continue
-            accepted.append(request)
-            retired.add(request.merged_pk)
-            grown.add(request.survivor_pk)
+        locked = _lock_goldens(requests)
+        accepted, moved_edges = _accept(requests, locked, outcome)
         if not accepted:
             return outcome
         into = {request.merged_pk: request.survivor_pk for request in accepted}
-        merged_pks = list(into)
-
         moved_sources = move_tracked(SourceRecord, "golden", into)
         moved_xrefs = move_tracked(CrossReference, "golden", into)
         # Matching's derived data (match profiles, blocking keys, review candidates) follows, in this transaction.
         golden_records_merged.send(sender=GoldenRecord, into=into, actor=actor)
-
-        retiring = [locked[pk] for pk in merged_pks]
-        now = timezone.now()
-        for golden in retiring:
-            golden.status, golden.merged_into_id = GoldenStatus.RETIRED, into[golden.pk]
-            golden.version, golden.updated_at = golden.version + 1, now
-        bulk_update_tracked(retiring, GoldenRecord, ["status", "merged_into", "version", "updated_at"])
         correlation_id = current_correlation_id()
-        OutboxEvent.objects.bulk_create(
-            [
-                OutboxEvent(
-                    golden=golden,
-                    golden_version=golden.version,
-                    event_type=OutboxEventType.MERGED,
-                    changed_fields=["status", "merged_into"],
-                    correlation_id=correlation_id,
-                )
-                for golden in retiring
-            ],
-            batch_size=1000,
-        )
-        outbox_written.send(sender=OutboxEvent)
-        survivors = sorted({request.survivor_pk for request in accepted})
-        entity_type = locked[survivors[0]].entity_type
-        changed = set(golden_records_recompute(entity_type=entity_type, golden_pks=survivors))
-        # Same values, new sources: targets still learn that the survivor now stands for the merged record.
-        golden_records_touch([locked[pk] for pk in survivors if pk not in changed], ["sources"])
+        _retire([locked[pk] for pk in into], into, correlation_id)
+        _recompute_survivors(sorted({request.survivor_pk for request in accepted}), locked)
         outcome.merges = GoldenMerge.objects.bulk_create(
             [
                 GoldenMerge(
@@ -191,6 +141,75 @@ def golden_records_merge_many(requests: Sequence[MergeRequest], *, actor: User) 
             batch_size=1000,
         )
     return outcome
+
+
+def _lock_goldens(requests: Sequence[MergeRequest]) -> dict[int, GoldenRecord]:
+    """Every golden record the requests name, locked in primary-key order (so two merges never wait on each other
+    in a circle)."""
+    involved = sorted({pk for request in requests for pk in (request.survivor_pk, request.merged_pk)})
+    return {
+        golden.pk: golden for golden in GoldenRecord.objects.select_for_update().filter(pk__in=involved).order_by("pk")
+    }
+
+
+def _accept(
+    requests: Sequence[MergeRequest], locked: dict[int, GoldenRecord], outcome: MergeOutcome
+) -> tuple[list[MergeRequest], dict[int, list[dict[str, Any]]]]:
+    """The requests that can be made, in order, with the hierarchy edges each moves to its survivor (moved here, in a
+    savepoint each); the others go to `outcome.refused` with the reason."""
+    involved = list(locked)
+    with_edges = set(
+        HierarchyEdge.objects.filter(Q(parent_id__in=involved) | Q(child_id__in=involved)).values_list(
+            "parent_id", "child_id"
+        )
+    )
+    has_edges = {pk for edge in with_edges for pk in edge}
+    retired: set[int] = set()
+    grown: set[int] = set()
+    accepted: list[MergeRequest] = []
+    moved_edges: dict[int, list[dict[str, Any]]] = {}
+    for request in requests:
+        why = _refusal(request, locked, retired, grown)
+        if not why and request.merged_pk in has_edges:
+            why = _edges_moved(request, moved_edges, locked)
+        if why:
+            outcome.refused.append((request, why))
+            continue
+        accepted.append(request)
+        retired.add(request.merged_pk)
+        grown.add(request.survivor_pk)
+    return accepted, moved_edges
+
+
+def _retire(retiring: list[GoldenRecord], into: dict[int, int], correlation_id: str) -> None:
+    """The merged records retire into their survivors (a new version each), and targets are told."""
+    now = timezone.now()
+    for golden in retiring:
+        golden.status, golden.merged_into_id = GoldenStatus.RETIRED, into[golden.pk]
+        golden.version, golden.updated_at = golden.version + 1, now
+    bulk_update_tracked(retiring, GoldenRecord, ["status", "merged_into", "version", "updated_at"])
+    OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(
+                golden=golden,
+                golden_version=golden.version,
+                event_type=OutboxEventType.MERGED,
+                changed_fields=["status", "merged_into"],
+                correlation_id=correlation_id,
+            )
+            for golden in retiring
+        ],
+        batch_size=1000,
+    )
+    outbox_written.send(sender=OutboxEvent)
+
+
+def _recompute_survivors(survivors: list[int], locked: dict[int, GoldenRecord]) -> None:
+    """Survivorship over each survivor's new sources; one whose values did not change is still announced, so
+    targets learn that it now stands for the merged record."""
+    entity_type = locked[survivors[0]].entity_type
+    changed = set(golden_records_recompute(entity_type=entity_type, golden_pks=survivors))
+    golden_records_touch([locked[pk] for pk in survivors if pk not in changed], ["sources"])
 
 
 def _edges_moved(
