@@ -504,53 +504,69 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
     by_younger: dict[int, list[Edge]] = defaultdict(list)
     for edge in scores.edges:
         by_younger[edge.younger].append(edge)
-    merged_into: dict[int, int] = {}
-    merge_edges: dict[int, Edge] = {}  # merged golden record -> the edge that decided it, in decision order
-    clusters: dict[int, list[int]] = {}  # a survivor: the golden records of this run now in it, oldest first
-    proposals: list[tuple[int, int, Edge]] = []
+    clustering = _Clustering(context, scores, compare)
+    for pk in sorted(by_younger):
+        clustering.decide(pk, by_younger[pk])
+    return clustering.plan()
 
-    def root(pk: int) -> int:
-        while pk in merged_into:
-            pk = merged_into[pk]
+
+class _Clustering:
+    """The clusters of one run as records join them, oldest first: which survivor each merged record went to (and
+    the edge that decided it), each survivor's records, and the pairs proposed to stewards."""
+
+    def __init__(self, context: MatchContext, scores: ChunkScores, compare: Compare | None) -> None:
+        self.context, self.scores, self.compare = context, scores, compare
+        self.merged_into: dict[int, int] = {}
+        self.merge_edges: dict[int, Edge] = {}  # merged golden record -> the edge that decided it, in decision order
+        self.clusters: dict[int, list[int]] = {}  # a survivor: the golden records of this run now in it, oldest first
+        self.proposals: list[tuple[int, int, Edge]] = []
+
+    def root(self, pk: int) -> int:
+        while pk in self.merged_into:
+            pk = self.merged_into[pk]
         return pk
 
-    def vetoed(pk: int, survivor: int) -> bool:
+    def vetoed(self, pk: int, survivor: int) -> bool:
         """A steward said the record is not one of the cluster's records (or the cluster itself)."""
-        return any(frozenset((pk, member)) in scores.known for member in clusters.get(survivor, [survivor]))
+        return any(frozenset((pk, member)) in self.scores.known for member in self.clusters.get(survivor, [survivor]))
 
-    def members(survivor: int) -> list[int]:
-        return clusters.get(survivor, [survivor])[-CLUSTER_SAMPLE:]
+    def members(self, survivor: int) -> list[int]:
+        return self.clusters.get(survivor, [survivor])[-CLUSTER_SAMPLE:]
 
-    def join(merged: int, survivor: int, edge: Edge) -> None:
-        merged_into[merged] = survivor
-        merge_edges[merged] = edge
-        clusters.setdefault(survivor, [survivor]).extend(clusters.pop(merged, [merged]))
+    def join(self, merged: int, survivor: int, edge: Edge) -> None:
+        self.merged_into[merged] = survivor
+        self.merge_edges[merged] = edge
+        self.clusters.setdefault(survivor, [survivor]).extend(self.clusters.pop(merged, [merged]))
 
-    def clusters_match(younger: int, older: int) -> Edge | None:
+    def clusters_match(self, younger: int, older: int) -> Edge | None:
         """The best edge if every sampled member of one cluster matches most of the other cluster."""
-        if compare is None or any(vetoed(member, older) for member in clusters.get(younger, [younger])):
+        compare = self.compare
+        if compare is None or any(self.vetoed(member, older) for member in self.clusters.get(younger, [younger])):
             return None
         best: Edge | None = None
-        for member in members(younger):
-            edges = compare(member, members(older))
-            if _support(members(older), _agreeing(edges.values())) < CLUSTER_SUPPORT:
+        for member in self.members(younger):
+            edges = compare(member, self.members(older))
+            if _support(self.members(older), _agreeing(edges.values())) < CLUSTER_SUPPORT:
                 return None
             top = max(edges.values(), key=lambda edge: edge.weight)
             best = top if best is None or top.weight > best.weight else best
-        return best if best is not None and best.probability >= context.auto_link_threshold else None
+        return best if best is not None and best.probability >= self.context.auto_link_threshold else None
 
-    for pk in sorted(by_younger):
+    def decide(self, pk: int, edges_of_pk: list[Edge]) -> None:
+        """One record: it joins the one cluster it clearly matches, joins clusters that are one entity, joins the
+        clear winner, or is proposed to stewards against its best candidates."""
+        context, compare = self.context, self.compare
         by_root: dict[int, list[Edge]] = defaultdict(list)
-        for edge in by_younger[pk]:
-            survivor = root(edge.older)
-            if not vetoed(pk, survivor):
+        for edge in edges_of_pk:
+            survivor = self.root(edge.older)
+            if not self.vetoed(pk, survivor):
                 by_root[survivor].append(edge)
         above: list[tuple[int, Edge]] = []
         clear: list[tuple[int, Edge]] = []
         unclear: list[tuple[int, Edge]] = []
         for survivor, edges in by_root.items():
             best = max(edges, key=lambda edge: edge.weight)
-            cluster = members(survivor)
+            cluster = self.members(survivor)
             linked = _agreeing(edges)
             if best.probability >= context.auto_link_threshold:
                 above.append((survivor, best))
@@ -561,18 +577,18 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
                     clear.append((survivor, best))
             unclear.append((survivor, best))
         if len(above) == 1 and clear:
-            join(pk, *clear[0])
-            continue
+            self.join(pk, *clear[0])
+            return
         if len(above) > 1 and len(clear) == len(above):
             clear.sort()
             oldest = clear[0][0]
-            joins = [(survivor, clusters_match(survivor, oldest)) for survivor, _ in clear[1:]]
+            joins = [(survivor, self.clusters_match(survivor, oldest)) for survivor, _ in clear[1:]]
             found = [(survivor, edge) for survivor, edge in joins if edge is not None]
             if len(found) == len(joins):
                 for survivor, edge in found:
-                    join(survivor, oldest, edge)
-                join(pk, oldest, max((edge for _, edge in clear), key=lambda edge: edge.weight))
-                continue
+                    self.join(survivor, oldest, edge)
+                self.join(pk, oldest, max((edge for _, edge in clear), key=lambda edge: edge.weight))
+                return
         if len(above) > 1 and clear:
             # The clusters are not one entity: the record joins the best only when it wins clearly (as in real time).
             above.sort(key=lambda item: -item[1].weight)
@@ -580,17 +596,19 @@ def plan_merges(context: MatchContext, scores: ChunkScores, *, compare: Compare 
             if any(survivor == best_survivor for survivor, _ in clear) and clearly_ahead(
                 context, best_edge, above[1][1]
             ):
-                join(pk, best_survivor, best_edge)
-                continue
+                self.join(pk, best_survivor, best_edge)
+                return
         unclear.sort(key=lambda item: -item[1].weight)
-        proposals.extend((survivor, pk, edge) for survivor, edge in unclear[:PROPOSALS_PER_RECORD])
-    # Survivors as they stand at the end: a cluster may have joined an older one after a record joined it.
-    plan = Plan(merges=[(root(merged), merged, edge) for merged, edge in merge_edges.items()])
-    for candidate, younger, edge in proposals:
-        pair = (root(candidate), root(younger))
-        if pair[0] != pair[1]:
-            plan.proposals.append((pair[0], pair[1], edge))
-    return plan
+        self.proposals.extend((survivor, pk, edge) for survivor, edge in unclear[:PROPOSALS_PER_RECORD])
+
+    def plan(self) -> Plan:
+        # Survivors as they stand at the end: a cluster may have joined an older one after a record joined it.
+        plan = Plan(merges=[(self.root(merged), merged, edge) for merged, edge in self.merge_edges.items()])
+        for candidate, younger, edge in self.proposals:
+            pair = (self.root(candidate), self.root(younger))
+            if pair[0] != pair[1]:
+                plan.proposals.append((pair[0], pair[1], edge))
+        return plan
 
 
 def _agreeing(edges: Iterable[Edge]) -> set[int]:
