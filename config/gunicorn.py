@@ -9,12 +9,14 @@ line.
 """
 
 import multiprocessing
-import os
 
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2))
+from mdm.env import env_int, env_str
+
+# Read with the settings' typed helpers: a bad value stops gunicorn with the variable's name, not a traceback.
+workers = env_int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2, minimum=1, maximum=64)
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", 1))
-keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 5))
+threads = env_int("GUNICORN_THREADS", 1, minimum=1, maximum=64)
+keepalive = env_int("GUNICORN_KEEPALIVE", 5, minimum=0, maximum=300)
 # A request is never this slow by design: a stuck worker is restarted rather than waited for.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", 60))
-accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+timeout = env_int("GUNICORN_TIMEOUT", 60, minimum=1, maximum=3600)
+accesslog = env_str("GUNICORN_ACCESS_LOG", "-") or None

@@ -18,7 +18,7 @@ class CandidateFilterSet(django_filters.FilterSet):
     """The review queue: open candidates (by default), best first."""
 
     status = django_filters.ChoiceFilter(
-        choices=CandidateStatus.choices, method="filter_nothing", help_text="open (default), merged, rejected, …"
+        choices=CandidateStatus.choices, help_text="open (default), merged, rejected, …"
     )
     entity_type = django_filters.ChoiceFilter(choices=EntityType.choices)
     min_probability = django_filters.NumberFilter(
@@ -40,7 +40,7 @@ class CandidateFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_nothing(self, queryset: QuerySet, name: str, value: Any) -> QuerySet:
-        return queryset  # applied in `qs`, which also applies the defaults
+        return queryset  # the ordering is applied in `qs`, after the filters
 
     def filter_system(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         either = Q(golden__source_records__system__code=value) | Q(candidate__source_records__system__code=value)
@@ -57,7 +57,8 @@ class CandidateFilterSet(django_filters.FilterSet):
     def qs(self) -> QuerySet:
         queryset = super().qs
         data = self.form.cleaned_data
-        queryset = queryset.filter(status=data.get("status") or CandidateStatus.OPEN)
+        if not data.get("status"):
+            queryset = queryset.filter(status=CandidateStatus.OPEN)
         ordering = ORDERINGS[data.get("ordering") or "-probability"]
         return queryset.select_related("golden", "candidate", "decided_by", "assignment__steward").order_by(
             *ordering, "pk"

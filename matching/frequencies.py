@@ -24,7 +24,7 @@ computed in SQL over its own tables.
 import math
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -212,11 +212,7 @@ def _typical(kind: str, term: str) -> float:
         .values_list("count")
         .annotate(values=Count("id"))
     )
-    records = logs = 0.0
-    for count, values in rows:
-        records += count * values
-        logs += count * values * math.log(count)
-    typical = math.exp(logs / records) if records else float(PAIR)
+    typical = _typical_of_grouped(rows)
     _TYPICAL[(kind, term)] = (now + TYPICAL_TTL, typical)
     return typical
 
@@ -272,8 +268,19 @@ def frequencies_from(records: Iterable[Features]) -> Frequencies:
 
 
 def _typical_of(counts: Iterable[int]) -> float:
-    array = np.fromiter((count for count in counts if count >= PAIR), dtype=np.float64)
-    return float(np.exp((array * np.log(array)).sum() / array.sum())) if len(array) else float(PAIR)
+    """`_typical_of_grouped` of the values' counts, one per value."""
+    return _typical_of_grouped(Counter(counts).items())
+
+
+def _typical_of_grouped(grouped: Iterable[tuple[int, int]]) -> float:
+    """The geometric mean count over the records of values shared by two records or more, from (count, how many
+    values have it): each value weighs by the records carrying it. PAIR when no value is shared."""
+    records = logs = 0.0
+    for count, values in grouped:
+        if count >= PAIR:
+            records += count * values
+            logs += count * values * math.log(count)
+    return math.exp(logs / records) if records else float(PAIR)
 
 
 # --- Writing ---------------------------------------------------------------------------------------
@@ -322,18 +329,3 @@ def frequencies_rebuild(entity_type: str) -> int:
         )
     frequencies_forget()
     return len(counts)
-
-
-def frequency_summary(entity_type: str) -> Mapping[str, Any]:
-    """Per kind and term: the values counted, how many are shared, the typical count and the commonest values."""
-    summary: dict[str, Any] = {}
-    for kind in KINDS_OF_ENTITY_TYPE.get(entity_type, ()):
-        for term in TERMS[kind]:
-            rows = TermFrequency.objects.filter(kind=kind, term=term, count__gt=0)
-            summary[f"{kind}.{term}"] = {
-                "values": rows.count(),
-                "shared": rows.filter(count__gte=PAIR).count(),
-                "typical": round(_typical(kind, term), 2),
-                "commonest": list(rows.order_by("-count", "value").values_list("value", "count")[:5]),
-            }
-    return summary

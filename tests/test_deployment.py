@@ -172,3 +172,15 @@ def test_the_lock_files_hold_every_pinned_dependency_at_its_pinned_version_with_
         assert {name: locked.get(name) for name in wanted} == wanted, lock
         assert text.count("--hash=sha256:") >= len(locked), f"{lock}: every requirement carries its hashes"
     assert "trustme" not in _pins((ROOT / "requirements.lock").read_text()), "the simulators' CA is not in production"
+
+
+def test_a_bad_gunicorn_setting_stops_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runpy
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    monkeypatch.setenv("GUNICORN_WORKERS", "lots")
+    with pytest.raises(ImproperlyConfigured, match="GUNICORN_WORKERS"):
+        runpy.run_path(str(ROOT / "config" / "gunicorn.py"))
+    monkeypatch.setenv("GUNICORN_WORKERS", "3")
+    assert runpy.run_path(str(ROOT / "config" / "gunicorn.py"))["workers"] == 3
